@@ -1,0 +1,41 @@
+# The course's commands. `make lab` and `make test` are the two a newcomer needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LANG_CODES := en ja ko
+
+.PHONY: setup lab test test-fast notebooks bench lock clean release collect grade
+
+setup: $(STAMP)
+
+# Idempotent: the stamp is newer than the pins unless they changed, so a second run is a no-op.
+$(STAMP): requirements.txt requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+lab: setup
+	$(BIN)/python tools/lab.py
+
+notebooks: setup
+	$(BIN)/python tools/build_notebooks.py
+
+test: setup
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python tools/bench.py
+
+lock: setup
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > requirements.lock.tmp
+	@{ echo '# Full lock of the course environment (constraints for `pip install -r requirements.txt -c requirements.lock`).'; \
+	   echo '# Regenerate with `make lock` after changing requirements.txt.'; \
+	   cat requirements.lock.tmp; echo 'torch==2.13.0'; } > requirements.lock && rm requirements.lock.tmp
+
+clean:
+	rm -rf $(VENV) build .pytest_cache
