@@ -1,0 +1,193 @@
+"""gradcoach: is your gradient right, and if not, why?
+
+    import gradcoach as gc
+    gc.set_language("ja")
+    x = torch.tensor(2.0, requires_grad=True)
+    torch.log(2 * x**2 - 3 * x + 2).backward()
+    gc.check(x, lambda x: torch.log(2 * x**2 - 3 * x + 2), lambda x: (4 * x - 3) / (2 * x**2 - 3 * x + 2))
+
+Every check compares three numbers per element: the gradient you obtained (``x.grad``), the
+analytic answer and a float64 central finite difference, and explains a disagreement in the
+notebook's language. ``check*`` return a report (a table in Jupyter); ``assert_*`` raise
+AssertionError with the diagnosis (for nbgrader tests), hiding expected values unless
+``reveal=True``.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+
+from . import check as _check_mod
+from . import compare
+from ._safe import NotGenuine, value_to_f64
+from .check import GradcoachAssertionError, checked_labels
+from .compare import tolerances
+from .explain import enable_explanations, explain, explain_errors
+from .finite_diff import finite_difference
+from .i18n import LANGUAGES, language, set_language, t
+from .report import Block, Report, fmt
+
+__all__ = [
+    "check", "check_second", "check_formula", "confirm",
+    "assert_grad", "assert_second", "assert_formula", "assert_close",
+    "answer", "NotAnswered", "GradcoachAssertionError",
+    "finite_difference", "explain", "explain_errors", "enable_explanations",
+    "set_language", "language", "LANGUAGES", "checked_labels", "Report",
+]
+__version__ = "0.1.0"
+
+
+def check(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None):
+    """Check the gradient of ``f`` with respect to ``inputs`` (a tensor or a tuple of tensors).
+
+    ``expected``: the analytic derivative — a callable of the inputs, or a value (a tuple of them
+    for several inputs); omit it to compare with finite differences only. ``got`` defaults to
+    each input's ``.grad``. ``v``: for a vector output, the v given to ``backward(v)`` (vᵀJ).
+    Returns a :class:`Report` (falsy when the check fails).
+    """
+    return _check_mod._gradient_check("grad", inputs, f, expected, got=got, v=v, atol=atol, rtol=rtol,
+                                      label=label, reveal=True)
+
+
+def check_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=None, rtol=None, label=None):
+    """Check second derivatives of a scalar ``f``.
+
+    After ``fx, = torch.autograd.grad(f(x, w), x, create_graph=True)`` and ``fx.backward()``,
+    ``x.grad`` holds ∂²f/∂x² and ``w.grad`` holds ∂²f/∂x∂w: pass ``first=x`` (the input whose
+    gradient you differentiated; a tensor, its name or its index) and the analytic second
+    derivatives. ``v`` weights the elements of that gradient, as ``fx.backward(v)`` does.
+    """
+    return _check_mod._gradient_check("second", inputs, f, expected, got=got, v=v, atol=atol, rtol=rtol,
+                                      label=label, reveal=True, first=first)
+
+
+def _formula_check(f, formula, at, v, atol, rtol, label, reveal):
+    points = at if type(at) in (tuple, list) else (at,)
+    inputs = tuple(torch.tensor(value_to_f64(p), dtype=torch.float64, requires_grad=True) for p in points)
+    with torch.enable_grad():
+        out = f(*inputs)
+        weights = torch.ones_like(out) if v is None else torch.as_tensor(value_to_f64(v)).reshape(out.shape)
+        grads = torch.autograd.grad(out, inputs, grad_outputs=weights, allow_unused=True)
+    grads = tuple(torch.zeros_like(x) if g is None else g.detach() for g, x in zip(grads, inputs))
+    got = grads if len(grads) > 1 else grads[0]
+    return _check_mod._gradient_check("formula", inputs if len(inputs) > 1 else inputs[0], f, formula,
+                                      got=got, v=v, atol=atol, rtol=rtol, label=label, reveal=reveal)
+
+
+def check_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None):
+    """Check an analytic derivative ``formula`` (a callable, like ``f``) against autograd and
+    finite differences of ``f`` at the point ``at`` (a number, tensor, or a tuple for several
+    inputs)."""
+    return _formula_check(f, formula, at, v, atol, rtol, label, reveal=True)
+
+
+def confirm(label, got, expected, *, atol=None, rtol=None, name=None):
+    """Check a stated number or formula value (not a gradient): ``got`` ≈ ``expected``."""
+    return _value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name or label, reveal=True)
+
+
+def _value_check(got, expected, *, atol, rtol, label, name, reveal):
+    report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
+    g = _check_mod._student_f64(report, name, got)
+    if g is None:
+        return report
+    e = value_to_f64(expected)
+    if e.size == 1 and g.size != 1:
+        e = e.reshape(()) + 0 * g
+    if g.shape != e.shape and g.size != e.size:
+        report.codes.append("wrong_shape")
+        report.messages.append(t("wrong_shape", name=name, input=name, got_shape=tuple(g.shape),
+                                 want_shape=tuple(e.shape)))
+        return report
+    g = g.reshape(e.shape)
+    dtype = got.dtype if type(got) is torch.Tensor else torch.float64
+    a_tol, r_tol = tolerances(dtype, atol, rtol)
+    ok = compare.close(g, e, a_tol, r_tol)
+    block = Block(name, e, g, e, None, ok=ok, abs_err=np.abs(g - e))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        block.rel_err = np.abs(g - e) / np.abs(e)
+    block.decided_by_rtol = r_tol * abs(e) > a_tol
+    report.blocks = [block]
+    report.passed = bool(ok.all())
+    if report.passed:
+        if label:
+            _check_mod._checked.add(label)
+        return report
+    c = compare.common_ratio(g.reshape(-1), e.reshape(-1), a_tol)
+    if compare.close(g, e, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
+        rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
+        _check_mod._fail(report, "float32_near", rel=rel)
+    elif c is not None and abs(c + 1) <= 1e-3:
+        _check_mod._fail(report, "sign_flipped", name=name)
+    elif reveal:
+        _check_mod._fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
+    else:
+        _check_mod._fail(report, "value_mismatch_hidden", name=name)
+    return report
+
+
+def _short(arr) -> str:
+    flat = arr.reshape(-1)
+    text = ", ".join(fmt(x) for x in flat[:6]) + (", …" if flat.size > 6 else "")
+    return text if flat.size == 1 and arr.ndim == 0 else f"[{text}]"
+
+
+def _raise_if_failed(report: Report):
+    __tracebackhide__ = True
+    if not report.passed:
+        raise GradcoachAssertionError("\n".join([t("assert_header", label=report.label)] + report.messages))
+    return report
+
+
+def assert_grad(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None, reveal=False):
+    """:func:`check` that raises AssertionError with the diagnosis (for nbgrader tests)."""
+    __tracebackhide__ = True
+    return _raise_if_failed(_check_mod._gradient_check("grad", inputs, f, expected, got=got, v=v, atol=atol,
+                                                       rtol=rtol, label=label, reveal=reveal))
+
+
+def assert_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=None, rtol=None, label=None,
+                  reveal=False):
+    """:func:`check_second` that raises AssertionError with the diagnosis."""
+    __tracebackhide__ = True
+    return _raise_if_failed(_check_mod._gradient_check("second", inputs, f, expected, got=got, v=v, atol=atol,
+                                                       rtol=rtol, label=label, reveal=reveal, first=first))
+
+
+def assert_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None, reveal=False):
+    """:func:`check_formula` that raises AssertionError with the diagnosis."""
+    __tracebackhide__ = True
+    return _raise_if_failed(_formula_check(f, formula, at, v, atol, rtol, label, reveal))
+
+
+def assert_close(got, expected, *, name="value", atol=None, rtol=None, label=None, reveal=False):
+    """``got`` ≈ ``expected`` for a genuine tensor or plain number; raises AssertionError."""
+    __tracebackhide__ = True
+    return _raise_if_failed(_value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name,
+                                         reveal=reveal))
+
+
+class NotAnswered(GradcoachAssertionError):
+    """The exercise still holds its stub (``raise NotImplementedError()``)."""
+
+
+def answer(fn, *args, **kwargs):
+    """Call a student's exercise function; a stub becomes a localized "not answered yet", any
+    other error gets gradcoach's explanation."""
+    __tracebackhide__ = True
+    name = getattr(fn, "__name__", "answer")
+    _check_mod._last_answer["fn"] = fn if inspect.isfunction(fn) else None
+    try:
+        result = fn(*args, **kwargs)
+    except NotImplementedError:
+        raise NotAnswered(t("not_answered", name=name)) from None
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        hint = explain(exc)
+        raise GradcoachAssertionError(t("answer_raised", name=name, error=detail)
+                                      + (f"\n💡 {hint}" if hint else "")) from exc
+    if result is None:
+        raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")))
+    return result

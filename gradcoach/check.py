@@ -1,0 +1,446 @@
+"""The checks: a student's gradient against the analytic answer and finite differences."""
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+
+import numpy as np
+import torch
+
+from . import compare
+from ._safe import NotGenuine, describe, grad_of, is_tensor, tensor_to_f64, value_to_f64
+from .finite_diff import STEP1, STEP2, first_order, second_order
+from .i18n import t
+from .report import Block, Report, fmt
+
+_checked: set[str] = set()
+_last_answer: dict = {}
+
+
+class GradcoachAssertionError(AssertionError):
+    """A failed graded check; its text is the localized diagnosis the student reads."""
+
+
+def checked_labels() -> set[str]:
+    """Labels of the checks that passed in this session (lessons label each stated formula)."""
+    return set(_checked)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _as_tuple(obj) -> tuple:
+    return tuple(obj) if type(obj) in (tuple, list) else (obj,)
+
+
+def _names(f, n: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    if len(params) >= n:
+        return params[:n]
+    return ["x"] if n == 1 else [f"x{i}" for i in range(n)]
+
+
+def _call(fn, bases: list[torch.Tensor]):
+    return fn(*[b.clone() for b in bases])
+
+
+_CULPRITS = [(r"\.detach\(\)", ".detach()"), (r"\.data\b", ".data"), (r"\.item\(\)", ".item()"),
+             (r"\.numpy\(\)", ".numpy()"), (r"no_grad", "torch.no_grad()"), (r"\.tolist\(\)", ".tolist()"),
+             (r"\bfloat\(", "float(...)"), (r"inference_mode", "torch.inference_mode()")]
+
+
+def _find_culprit(*functions) -> str | None:
+    for fn in functions:
+        if fn is None:
+            continue
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            continue
+        code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+        for pattern, shown in _CULPRITS:
+            if re.search(pattern, code):
+                return shown
+    return None
+
+
+def _graph_reaches(f, inputs, x) -> bool:
+    """Does autograd connect f(*inputs) to x? (No .grad is touched.)"""
+    try:
+        with torch.enable_grad():
+            out = f(*inputs)
+        if not is_tensor(out) or not out.requires_grad:
+            return False
+        (g,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+        return g is not None
+    except Exception:  # f may not even run on these tensors; then we cannot tell
+        return True
+
+
+def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
+    if not x.requires_grad:
+        return _fail(report, "grad_none_requires_grad", name=name)
+    if x.grad_fn is not None:
+        return _fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
+    student_fn = _last_answer.get("fn")
+    culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
+    if culprit is None:
+        culprit = _find_culprit(student_fn)
+    if culprit is not None:
+        reason = t("culprit_found", culprit=culprit) if culprit else t("culprit_unknown", name=name)
+        return _fail(report, "grad_none_graph_cut", name=name, culprit=reason)
+    return _fail(report, "grad_none_no_backward", name=name)
+
+
+def _fail(report: Report, code: str, **values) -> Report:
+    report.passed = False
+    if code not in report.codes:
+        report.codes.append(code)
+        report.messages.append(t(code, **values))
+    return report
+
+
+def _student_f64(report: Report, name: str, value):
+    """float64 array of a student's value, or None after recording why it was refused."""
+    try:
+        return value_to_f64(value)
+    except NotGenuine as exc:
+        if exc.dtype is not None:
+            _fail(report, "not_float", name=name, dtype=exc.dtype)
+        else:
+            _fail(report, "not_tensor", name=name, kind=exc.kind)
+        return None
+
+
+def _dtype_of(values, inputs):
+    for v in values:
+        if is_tensor(v):
+            return v.dtype
+    return torch.float64 if not inputs else inputs[0].dtype
+
+
+def _point_text(names, points, block_index, flat_index) -> str:
+    if all(p.size == 1 for p in points):
+        return ", ".join(f"{n} = {fmt(p.reshape(-1)[0])}" for n, p in zip(names, points))
+    p = points[block_index]
+    idx = np.unravel_index(flat_index, p.shape) if p.ndim else ()
+    where = names[block_index] + (f"[{', '.join(map(str, idx))}]" if idx else "")
+    return f"{where} = {fmt(p.reshape(-1)[flat_index])}"
+
+
+def _expected_values(expected, bases, n):
+    """The analytic answer per input (callables are called on float64 copies of the inputs)."""
+    if expected is None:
+        return None
+    if callable(expected):
+        value = _call(expected, bases)
+        values = _as_tuple(value) if n > 1 else (value,)
+    else:
+        values = _as_tuple(expected) if n > 1 else (expected,)
+    if len(values) != n:
+        raise ValueError(f"gradcoach: {n} inputs but {len(values)} analytic answers")
+    out = []
+    for v, b in zip(values, bases):
+        if callable(v):
+            v = _call(v, bases)
+        arr = value_to_f64(v)
+        if arr.size == 1 and b.numel() != 1:
+            arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))
+        out.append(arr)
+    return out
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None):
+    inputs = _as_tuple(inputs)
+    names = _names(f, len(inputs))
+    report = Report(kind, label or t("label_default"), False, reveal=reveal)
+    for name, x in zip(names, inputs):
+        if not is_tensor(x):
+            return _fail(report, "not_tensor", name=name, kind=describe(x))
+        if not x.is_floating_point():
+            return _fail(report, "not_float", name=name, dtype=str(x.dtype))
+
+    if got is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reading .grad of a non-leaf warns; we explain instead
+            gots = [grad_of(x) for x in inputs]
+        for name, x, g in zip(names, inputs, gots):
+            if g is None:
+                return _grad_none(report, name, x, f, inputs)
+        got_names = [f"{n}.grad" for n in names]
+    else:
+        gots = list(_as_tuple(got)) if len(inputs) > 1 else [got]
+        if len(gots) != len(inputs):
+            raise ValueError(f"gradcoach: {len(inputs)} inputs but {len(gots)} gradients in got=")
+        got_names = [f"∂f/∂{n}" for n in names]
+    got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots)]
+    if any(a is None for a in got_arrays):
+        return report
+
+    bases = [torch.from_numpy(tensor_to_f64(x)) for x in inputs]
+    points = [b.numpy() for b in bases]
+    with torch.no_grad():
+        out = _call(f, bases)
+    out_arr = value_to_f64(out)
+
+    if kind == "second":
+        if out_arr.size != 1:
+            raise ValueError("gradcoach.check_second: f must return a single number")
+        k = _index_of(first, inputs, names)
+        w = np.ones(tuple(bases[k].shape)) if v is None else value_to_f64(v).reshape(tuple(bases[k].shape))
+        fd = second_order(f, bases, k, w)
+        got_names = [f"{n}.grad" if got is None else f"∂²f/∂{names[k]}∂{n}" for n in names]
+        varr = None
+    else:
+        if v is None and out_arr.size != 1:
+            return _fail(report, "output_not_scalar", shape=tuple(out_arr.shape))
+        varr = None if v is None else value_to_f64(v)
+        if varr is not None and varr.size != out_arr.size:
+            raise ValueError(f"gradcoach: v has {varr.size} elements but the output has shape {tuple(out_arr.shape)}")
+        fd = first_order(f, bases, varr)
+
+    if kind == "formula":  # the student's formula is under test; autograd (ours) is the reference
+        formula = _student_formula(report, expected, bases, len(inputs), names)
+        if formula is None:
+            return report
+        got_arrays, exp_arrays = formula, got_arrays
+        got_names = [f"formula({n})" for n in names]
+        report.got_header, report.ref_header = "col_yours", "col_autograd"
+    else:
+        exp_arrays = _expected_values(expected, bases, len(inputs))
+
+    for gn, g, b, x in zip(got_names, got_arrays, bases, inputs):
+        if g.shape != tuple(b.shape) and not (g.size == 1 and b.numel() == 1):
+            hint = ""
+            if g.size == out_arr.size * b.numel() and out_arr.size > 1:
+                hint = " " + t("hint_jacobian")
+            elif g.size == 1:
+                hint = " " + t("hint_scalar", input=names[got_names.index(gn)])
+            report.passed = False
+            report.codes.append("wrong_shape")
+            report.messages.append(t("wrong_shape", name=gn, input=names[got_names.index(gn)],
+                                     got_shape=tuple(g.shape), want_shape=tuple(b.shape)) + hint)
+            return report
+
+    got_arrays = [g.reshape(tuple(b.shape)) for g, b in zip(got_arrays, bases)]
+    dtype = _dtype_of(gots, inputs) if kind != "formula" else torch.float64
+    s_atol, s_rtol = compare.tolerances(dtype, atol, rtol)
+    order = 2 if kind == "second" else 1
+    fd_atol = 10 * fd.roundoff + 1e-10
+    fd_rtol = compare.FD_RTOL[order]
+    report.footer.append(t("tolerance_line", atol=s_atol, rtol=s_rtol, dtype=str(dtype).replace("torch.", ""),
+                           step=STEP1 if order == 1 else STEP2))
+
+    blocks, a_ok, b_ok, c_ok = [], [], [], []
+    for i, (name, g, b) in enumerate(zip(names, got_arrays, bases)):
+        e = exp_arrays[i] if exp_arrays is not None else None
+        d = fd.values[i] if fd.elementwise else None
+        ref = e if e is not None else (d if d is not None else g)
+        block = Block(name, points[i], g, e, d)
+        block.abs_err = np.abs(g - ref)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            block.rel_err = np.where(np.abs(ref) > 0, block.abs_err / np.abs(ref), block.abs_err)
+        block.decided_by_rtol = s_rtol * np.abs(ref) > s_atol
+        if e is not None:
+            a = compare.close(g, e, s_atol, s_rtol)
+            a_ok.append(a)
+            block.ok = a
+        if d is not None:
+            b_el = compare.close(g, d, s_atol + fd_atol, s_rtol + fd_rtol)
+            b_ok.append(b_el)
+            if e is not None:
+                c_ok.append(compare.close(e, d, fd_atol, fd_rtol))
+            if block.ok is None:
+                block.ok = b_el
+        if block.ok is None:
+            block.ok = np.ones(g.shape, dtype=bool)
+        blocks.append(block)
+    report.blocks = blocks
+
+    if fd.elementwise:
+        B = all(x.all() for x in b_ok)
+        C = all(x.all() for x in c_ok) if c_ok else None
+    else:
+        B, C = _directional(report, fd, got_arrays, exp_arrays, s_atol + fd_atol, s_rtol + fd_rtol, fd_atol, fd_rtol)
+    A = all(x.all() for x in a_ok) if exp_arrays is not None else None
+    report.passed = bool(A) if A is not None else bool(B)
+
+    if report.passed:
+        if A and not B and C is False:
+            report.notes.append(t("fd_disagrees_note", fd=_fd_text(fd, blocks)))
+        if label:
+            _checked.add(label)
+        return report
+
+    _diagnose(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C,
+              s_atol, f, bases, varr, out_arr, reveal)
+    return report
+
+
+def _index_of(first, inputs, names) -> int:
+    if first is None:
+        return 0
+    if type(first) is int:
+        return first
+    if type(first) is str:
+        return names.index(first)
+    for i, x in enumerate(inputs):
+        if x is first:
+            return i
+    raise ValueError("gradcoach.check_second: first= must be one of the inputs (the tensor, its name or index)")
+
+
+def _student_formula(report, formula, bases, n, names):
+    """The student's analytic formula per input as float64 arrays, or None (reason recorded)."""
+    value = _call(formula, bases) if callable(formula) else formula
+    values = _as_tuple(value) if n > 1 else (value,)
+    if len(values) != n:
+        return _fail(report, "not_tensor", name="formula", kind=f"{len(values)} values for {n} inputs") and None
+    out = []
+    for name, v, b in zip(names, values, bases):
+        arr = _student_f64(report, f"formula({name})", v)
+        if arr is None:
+            return None
+        if arr.size == 1 and b.numel() != 1:
+            arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))
+        out.append(arr)
+    return out
+
+
+def _directional(report, fd, gots, exps, atol_b, rtol_b, atol_c, rtol_c):
+    """Joint uᵀ·gradient comparisons along the random directions (large inputs)."""
+    B = C = True
+    for u, est in zip(fd.directions, fd.estimates):
+        ug = sum(float(np.sum(ui * g)) for ui, g in zip(u, gots))
+        ref = exps if exps is not None else gots
+        scale = sum(float(np.sum(np.abs(ui * r))) for ui, r in zip(u, ref))
+        l1 = sum(float(np.sum(np.abs(ui))) for ui in u)
+        B &= abs(ug - est) <= atol_b * l1 + rtol_b * scale
+        ue = None
+        if exps is not None:
+            ue = sum(float(np.sum(ui * e)) for ui, e in zip(u, exps))
+            C &= abs(ue - est) <= atol_c * l1 + rtol_c * scale
+        size = sum(g.size for g in gots)
+        report.footer.append(t("directional_line", n=len(fd.estimates), size=size, autograd=fmt(ug),
+                               analytic=fmt(ue) if report.reveal else t("hidden_value"),
+                               fd=fmt(est) if report.reveal else t("hidden_value")))
+    return bool(B), (bool(C) if exps is not None else None)
+
+
+def _fd_text(fd, blocks) -> str:
+    if fd.elementwise:
+        return ", ".join(fmt(x) for b in blocks for x in b.fd.reshape(-1)[:3])
+    return ", ".join(fmt(e) for e in fd.estimates)
+
+
+def _worst(blocks):
+    """(block index, flat index) of the element furthest outside its tolerance."""
+    best, where = -1.0, (0, 0)
+    for i, b in enumerate(blocks):
+        if b.ok.all():
+            continue
+        errs = np.where(b.ok, -1.0, np.nan_to_num(b.abs_err, nan=np.inf)).reshape(-1)
+        j = int(np.argmax(errs))
+        if errs[j] > best:
+            best, where = errs[j], (i, j)
+    return where
+
+
+def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, atol, f, bases, varr, out_arr, reveal):
+    bi, fi = _worst(blocks)
+    block = blocks[bi]
+    g, e = block.got.reshape(-1), (exps[bi].reshape(-1) if exps is not None else None)
+    ref = e if e is not None else (block.fd.reshape(-1) if block.fd is not None else g)
+    point = _point_text(names, points, bi, fi)
+    name = got_names[bi]
+    inp = names[bi]
+
+    if kind == "formula":
+        # here ``g`` is the student's formula and ``ref`` is autograd (trusted)
+        if not np.isfinite(g).all():
+            return _fail(report, "nan_got", name=f"formula({inp})", point=point)
+        c = compare.common_ratio(g, ref, atol)
+        if c is not None and abs(c + 1) <= 1e-3:
+            return _fail(report, "formula_sign_flipped")
+        frac = compare.as_simple_fraction(c, g.size) if c is not None else None
+        if frac and abs(c - 1) > 1e-3:
+            return _fail(report, "formula_constant_factor", factor=frac)
+        if reveal:
+            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+            return _fail(report, "formula_wrong", point=point, analytic=fmt(g[fi]), autograd=fmt(ref[fi]), fd=fdv)
+        return _fail(report, "formula_wrong_hidden", point=point)
+
+    if not np.isfinite(g).all():
+        bad = int(np.flatnonzero(~np.isfinite(g))[0])
+        _fail(report, "nan_got", name=name, point=_point_text(names, points, bi, bad))
+        if e is not None and not np.isfinite(e[bad]):
+            _fail(report, "nan_expected", point=_point_text(names, points, bi, bad))
+        return report
+    if e is not None and not np.isfinite(e).all():
+        bad = int(np.flatnonzero(~np.isfinite(e))[0])
+        return _fail(report, "nan_expected", point=_point_text(names, points, bi, bad))
+
+    if e is not None and fd.elementwise and block.fd is not None:
+        b_here = compare.close(g, block.fd.reshape(-1), atol * 10 + 10 * fd.roundoff, compare.FD_RTOL[2]).all()
+        c_here = compare.close(e, block.fd.reshape(-1), 10 * fd.roundoff + 1e-10, compare.FD_RTOL[1]).all()
+    else:
+        b_here, c_here = B, C
+    if e is not None and b_here and c_here is False:
+        if reveal:
+            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+            return _fail(report, "formula_wrong", point=point, analytic=fmt(e[fi]), autograd=fmt(g[fi]), fd=fdv)
+        return _fail(report, "formula_wrong_hidden", point=point)
+
+    if compare.close(g, ref, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
+        rel = float(np.max(np.abs(g - ref) / np.maximum(np.abs(ref), 1e-300)))
+        return _fail(report, "float32_near", rel=rel)
+
+    if kind == "grad" and varr is not None and out_arr.size > 1:
+        which = _wrong_v(f, bases, bi, g, out_arr.size, atol)
+        if which:
+            return _fail(report, "wrong_v", name=name, which=t(which))
+
+    c = compare.common_ratio(g, ref, atol)
+    if c is not None:
+        k = compare.as_integer(c)
+        if k is not None:
+            return _fail(report, "accumulated", name=name, k=k, input=inp)
+        if abs(c + 1) <= 1e-3:
+            return _fail(report, "sign_flipped", name=name)
+        frac = compare.as_simple_fraction(c, g.size)
+        if frac and abs(c - 1) > 1e-3:
+            return _fail(report, "constant_factor", name=name, factor=frac)
+
+    if e is not None and c_here and not b_here:
+        if reveal:
+            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+            return _fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fdv)
+        return _fail(report, "code_differs_hidden", point=point)
+    if reveal:
+        return _fail(report, "mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(ref[fi]))
+    return _fail(report, "mismatch_hidden", name=name, point=point)
+
+
+def _wrong_v(f, bases, k, g, m, atol):
+    """'which_ones'/'which_mean' when g is the gradient for v = 1 or v = 1/m instead."""
+    try:
+        req = [b.clone().requires_grad_() for b in bases]
+        with torch.enable_grad():
+            out = f(*req)
+            grads = torch.autograd.grad(out, req, grad_outputs=torch.ones_like(out), allow_unused=True)
+    except Exception:
+        return None
+    if grads[k] is None:
+        return None
+    ones = grads[k].detach().numpy().reshape(-1)
+    if compare.close(g, ones, atol, 1e-6).all():
+        return "which_ones"
+    if compare.close(g, ones / m, atol, 1e-6).all():
+        return "which_mean"
+    return None

@@ -1,0 +1,100 @@
+"""Plain-language explanations of the autograd errors students meet in these lessons.
+
+Opt in with ``with gc.explain_errors(): ...`` around a cell's code, or once per notebook with
+``gc.enable_explanations()`` (an IPython exception hook: the traceback stays, the explanation
+follows it).
+"""
+from __future__ import annotations
+
+import re
+import sys
+from contextlib import contextmanager
+
+from .i18n import t
+
+# (pattern in str(exc), catalogue key); the first match wins
+_PATTERNS = [
+    (r"backward through the graph a second time", "err_backward_twice"),
+    (r"grad can be implicitly created only for scalar outputs", "err_scalar_only"),
+    (r"modified by an inplace operation", "err_inplace"),
+    (r"does not require grad and does not have a grad_fn", "err_no_grad_fn"),
+    (r"Only Tensors of floating point.*can require gradients", "err_int_requires_grad"),
+    (r"a leaf Variable that requires grad is being used in an in-place operation", "err_leaf_inplace"),
+    (r"Can't call numpy\(\) on Tensor that requires grad", "err_numpy_requires_grad"),
+]
+
+
+def explain(exc: BaseException | str) -> str | None:
+    """The explanation of an exception (or its message) in the current language, or None."""
+    text = exc if isinstance(exc, str) else str(exc)
+    for pattern, key in _PATTERNS:
+        if re.search(pattern, text):
+            return t(key)
+    return None
+
+
+class _Explanation:
+    """Shows as a highlighted box in Jupyter, as text elsewhere."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"💡 {t('err_title')}: {self.text}"
+
+    def _repr_html_(self) -> str:
+        import html
+        return ('<div class="gradcoach-explanation" style="border-left:4px solid #2f6feb;padding:4px 10px;'
+                f'margin:4px 0;background:#eef4ff"><strong>💡 {html.escape(t("err_title"))}</strong><br>'
+                f"{html.escape(self.text)}</div>")
+
+
+def _show(text: str) -> None:
+    box = _Explanation(text)
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        from IPython.display import display
+        display(box)
+    else:
+        print(box, file=sys.stderr)
+
+
+@contextmanager
+def explain_errors(reraise: bool = True):
+    """Explain an autograd error raised inside the block.
+
+    With ``reraise=False`` the error is shown (its last line and the explanation) and swallowed,
+    so a lesson can demonstrate an error without stopping "Run All".
+    """
+    try:
+        yield
+    except Exception as exc:
+        text = explain(exc) or t("err_unknown")
+        if not reraise:
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        _show(text)
+        if reraise:
+            raise
+
+
+def enable_explanations() -> bool:
+    """Install an IPython hook that adds an explanation under autograd tracebacks.
+
+    Returns False outside IPython (nothing to install).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        text = explain(value)
+        if text:
+            _show(text)
+
+    ip.set_custom_exc((RuntimeError,), handler)
+    return True

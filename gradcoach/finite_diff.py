@@ -1,0 +1,163 @@
+"""Central finite differences in float64, the independent witness of every check.
+
+Step sizes: a central difference has truncation error ~h²·|f'''|/6 and round-off error
+~ε·|f|/h (ε = 2.2e-16 in float64); the sum is smallest near h = ε^(1/3) ≈ 6e-6, scaled by
+max(1, |x|) so that x + h differs from x in enough digits. A second difference has
+truncation ~h² and round-off ~ε·|f|/h², smallest near h = ε^(1/4) ≈ 1.2e-4.
+
+Small inputs (≤ ``ELEMENTWISE_MAX`` elements in all) are perturbed one element at a time, so a
+report can point at the wrong element; larger ones along ``DIRECTIONS`` random directions with a
+fixed seed, so the cost stays at a handful of function evaluations whatever the size (the idea
+of ``torch.autograd.gradcheck(fast_mode=True)``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._safe import tensor_to_f64
+
+EPS = float(np.finfo(np.float64).eps)
+STEP1 = EPS ** (1 / 3)
+STEP2 = EPS ** (1 / 4)
+ELEMENTWISE_MAX = 16
+DIRECTIONS = 2
+SEED = 20240607
+
+
+def finite_difference(f, x, h: float | None = None, *, central: bool = True):
+    """The finite difference taught in lesson 01: (f(x+h) − f(x−h)) / 2h, in float64.
+
+    ``f`` maps a tensor to a scalar tensor; ``x`` is a number or tensor. Returns a float64
+    tensor shaped like ``x`` (one partial derivative per element). ``central=False`` gives the
+    forward difference (f(x+h) − f(x)) / h, to compare the two.
+    """
+    x64 = torch.as_tensor(x, dtype=torch.float64).detach().clone()
+    out = torch.empty_like(x64)
+    flat, res = x64.view(-1), out.view(-1)
+    with torch.no_grad():
+        f0 = None if central else float(f(x64).sum())
+        for i in range(flat.numel()):
+            xi = float(flat[i])
+            step = h if h is not None else (STEP1 if central else EPS ** 0.5) * max(1.0, abs(xi))
+            flat[i] = xi + step
+            up = float(f(x64).sum())
+            if central:
+                flat[i] = xi - step
+                down = float(f(x64).sum())
+                res[i] = (up - down) / (2 * step)
+            else:
+                res[i] = (up - f0) / step
+            flat[i] = xi
+    return out
+
+
+@dataclass
+class FDResult:
+    """Finite-difference estimate for each input: elementwise arrays, or directional sums."""
+
+    elementwise: bool
+    values: list[np.ndarray] | None  # per input, shaped like it (elementwise mode)
+    directions: list[list[np.ndarray]] | None  # [direction][input] (directional mode)
+    estimates: list[float] | None  # FD of each direction
+    roundoff: float  # absolute round-off scale of the estimates
+    evaluations: int
+
+
+class _Evaluator:
+    """Evaluates the weighted scalar s(x) = Σ v·f(x) on float64 copies of the inputs."""
+
+    def __init__(self, f, v: np.ndarray | None):
+        self.f, self.v, self.count, self.max_abs = f, v, 0, 0.0
+
+    def __call__(self, perturbed: list[torch.Tensor]) -> float:
+        self.count += 1
+        with torch.no_grad():
+            out = self.f(*perturbed)
+        arr = np.float64(out) if type(out) is float else tensor_to_f64(out)
+        value = float(np.sum(arr if self.v is None else arr * self.v.reshape(arr.shape)))
+        self.max_abs = max(self.max_abs, abs(value))
+        return value
+
+
+def _steps(base: torch.Tensor, h0: float) -> torch.Tensor:
+    return h0 * torch.clamp(base.abs(), min=1.0)
+
+
+def first_order(f, bases: list[torch.Tensor], v: np.ndarray | None) -> FDResult:
+    """∂(vᵀf)/∂input for every input (float64 ``bases``)."""
+    ev = _Evaluator(f, v)
+    total = sum(b.numel() for b in bases)
+    if total <= ELEMENTWISE_MAX:
+        values = []
+        for k, base in enumerate(bases):
+            grad = np.zeros(base.numel())
+            steps = _steps(base, STEP1).reshape(-1)
+            for i in range(base.numel()):
+                up = [b.clone() for b in bases]
+                down = [b.clone() for b in bases]
+                up[k].view(-1)[i] += steps[i]
+                down[k].view(-1)[i] -= steps[i]
+                width = float(up[k].view(-1)[i] - down[k].view(-1)[i])  # exact representable 2h
+                grad[i] = (ev(up) - ev(down)) / width
+            values.append(grad.reshape(tuple(base.shape)))
+        roundoff = EPS * max(ev.max_abs, 1e-300) / STEP1
+        return FDResult(True, values, None, None, roundoff, ev.count)
+    gen = torch.Generator().manual_seed(SEED)
+    dirs, estimates = [], []
+    scale = max(1.0, max(float(b.abs().max()) if b.numel() else 0.0 for b in bases))
+    h = STEP1 * scale
+    for _ in range(DIRECTIONS):
+        u = [torch.randn(b.shape, generator=gen, dtype=torch.float64) for b in bases]
+        up = [b + h * ui for b, ui in zip(bases, u)]
+        down = [b - h * ui for b, ui in zip(bases, u)]
+        estimates.append((ev(up) - ev(down)) / (2 * h))
+        dirs.append([ui.numpy() for ui in u])
+    roundoff = EPS * max(ev.max_abs, 1e-300) / h
+    return FDResult(False, None, dirs, estimates, roundoff, ev.count)
+
+
+def second_order(f, bases: list[torch.Tensor], first: int, w: np.ndarray) -> FDResult:
+    """Σᵢ wᵢ ∂²f/∂first_i∂input for every input (f scalar): the gradient of (w·∂f/∂first).
+
+    Mixed central second difference with the ``first`` block perturbed along w and the target
+    along a unit vector: [f(++) − f(+−) − f(−+) + f(−−)] / 4ab.
+    """
+    ev = _Evaluator(f, None)
+    wt = torch.from_numpy(np.asarray(w, dtype=np.float64).reshape(tuple(bases[first].shape)))
+    wnorm = float(wt.abs().max()) or 1.0
+    a = STEP2 * max(1.0, float(bases[first].abs().max())) / wnorm
+
+    def corners(target: list[torch.Tensor]):
+        total = 0.0
+        for sa, sb, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
+            pts = [b.clone() for b in bases]
+            pts[first] = pts[first] + sa * a * wt
+            pts = [p + sb * t for p, t in zip(pts, target)]
+            total += sign * ev(pts)
+        return total
+
+    total_el = sum(b.numel() for b in bases)
+    if total_el <= ELEMENTWISE_MAX:
+        values = []
+        for k, base in enumerate(bases):
+            out = np.zeros(base.numel())
+            steps = _steps(base, STEP2).reshape(-1)
+            for i in range(base.numel()):
+                target = [torch.zeros_like(b) for b in bases]
+                target[k].view(-1)[i] = steps[i]
+                out[i] = corners(target) / (4 * a * float(steps[i]))
+            values.append(out.reshape(tuple(base.shape)))
+        roundoff = 4 * EPS * max(ev.max_abs, 1e-300) / (a * STEP2)
+        return FDResult(True, values, None, None, roundoff, ev.count)
+    gen = torch.Generator().manual_seed(SEED)
+    b_step = STEP2 * max(1.0, max(float(b.abs().max()) for b in bases))
+    dirs, estimates = [], []
+    for _ in range(DIRECTIONS):
+        u = [torch.randn(b.shape, generator=gen, dtype=torch.float64) for b in bases]
+        estimates.append(corners([b_step * ui for ui in u]) / (4 * a * b_step))
+        dirs.append([ui.numpy() for ui in u])
+    roundoff = 4 * EPS * max(ev.max_abs, 1e-300) / (a * b_step)
+    return FDResult(False, None, dirs, estimates, roundoff, ev.count)

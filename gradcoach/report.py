@@ -1,0 +1,153 @@
+"""The result of a check: a table (HTML in Jupyter, text elsewhere) and the diagnosis."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .i18n import t
+
+MAX_ROWS = 8  # per input; the rest is summarised (the worst rows are always shown)
+
+
+def fmt(value) -> str:
+    if value is None:
+        return "—"
+    value = float(value)
+    if np.isnan(value) or np.isinf(value):
+        return str(value)
+    return f"{value:.6g}"
+
+
+@dataclass
+class Block:
+    """The elementwise comparison for one input."""
+
+    name: str
+    points: np.ndarray
+    got: np.ndarray | None
+    analytic: np.ndarray | None
+    fd: np.ndarray | None
+    ok: np.ndarray | None = None
+    abs_err: np.ndarray | None = None
+    rel_err: np.ndarray | None = None
+    decided_by_rtol: np.ndarray | None = None
+
+
+@dataclass
+class Report:
+    """What a check found. ``passed`` is the verdict; ``codes`` name the diagnoses
+    (language-independent, for tests); ``messages`` are the localized diagnosis."""
+
+    kind: str
+    label: str
+    passed: bool
+    blocks: list[Block] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    footer: list[str] = field(default_factory=list)
+    reveal: bool = True
+    got_header: str = "col_autograd"
+    ref_header: str = "col_analytic"
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    # -- rendering ---------------------------------------------------------------------
+    def _title(self) -> str:
+        key = {"second": "report_title_second", "formula": "report_title_formula",
+               "value": "report_title_value"}.get(self.kind, "report_title")
+        return f"{t(key)}: {self.label}"
+
+    def _summary(self) -> str:
+        if not self.passed:
+            return t("summary_fail")
+        n = sum(b.got.size for b in self.blocks if b.got is not None)
+        with_analytic = any(b.analytic is not None for b in self.blocks)
+        return t("summary_pass" if with_analytic else "summary_pass_two", n=n)
+
+    def _headers(self) -> list[str]:
+        return [t(k) for k in ("col_input", "col_point", self.got_header, self.ref_header,
+                               "col_fd", "col_abs_err", "col_rel_err", "col_bound", "col_verdict")]
+
+    def _rows(self) -> list[list[str]]:
+        rows = []
+        hidden = t("hidden_value")
+        for b in self.blocks:
+            if b.got is None or b.ok is None:
+                continue
+            size = b.got.size
+            order = np.arange(size)
+            if size > MAX_ROWS:  # wrong elements first, the worst on top, so none is hidden
+                if b.ok.all():
+                    order = order[:MAX_ROWS]
+                else:
+                    badness = np.where(b.ok.reshape(-1), -1.0, b.abs_err.reshape(-1))
+                    order = np.argsort(-badness, kind="stable")[:MAX_ROWS]
+            for i in order:
+                idx = np.unravel_index(i, b.got.shape) if b.got.ndim else ()
+                name = b.name + (f"[{', '.join(map(str, idx))}]" if idx else "")
+                rows.append([
+                    name,
+                    fmt(b.points.reshape(-1)[i]),
+                    fmt(b.got.reshape(-1)[i]),
+                    (fmt(b.analytic.reshape(-1)[i]) if self.reveal else hidden) if b.analytic is not None else "—",
+                    (fmt(b.fd.reshape(-1)[i]) if self.reveal else hidden) if b.fd is not None else "—",
+                    f"{b.abs_err.reshape(-1)[i]:.1e}",
+                    f"{b.rel_err.reshape(-1)[i]:.1e}",
+                    t("bound_rtol") if b.decided_by_rtol.reshape(-1)[i] else t("bound_atol"),
+                    t("verdict_ok") if b.ok.reshape(-1)[i] else t("verdict_bad"),
+                ])
+            if size > MAX_ROWS:
+                rows.append([t("rows_omitted", n=size - MAX_ROWS)] + [""] * 8)
+        return rows
+
+    def __str__(self) -> str:
+        lines = [self._title(), ""]
+        rows = self._rows()
+        if rows:
+            table = [self._headers()] + rows
+            widths = [max(len(r[c]) for r in table) for c in range(len(table[0]))]
+            for j, row in enumerate(table):
+                lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+                if j == 0:
+                    lines.append("  ".join("-" * w for w in widths))
+            lines.append("")
+        lines.extend(self.footer)
+        lines.append(("✔ " if self.passed else "✘ ") + self._summary())
+        lines.extend(self.messages)
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        colour = "#1a7f37" if self.passed else "#b42318"
+        parts = [f'<div class="gradcoach-report {"gradcoach-pass" if self.passed else "gradcoach-fail"}" '
+                 f'style="border-left:4px solid {colour};padding:4px 10px;margin:4px 0">',
+                 f"<strong>{e(self._title())}</strong>"]
+        rows = self._rows()
+        if rows:
+            parts.append('<table style="border-collapse:collapse;font-size:90%;margin:4px 0">'
+                         "<thead><tr>" + "".join(f'<th style="padding:2px 8px;text-align:right">{e(h)}</th>'
+                                                for h in self._headers()) + "</tr></thead><tbody>")
+            for row in rows:
+                bad = row[-1] == t("verdict_bad")
+                style = ' style="background:#fde8e8"' if bad else ""
+                parts.append(f"<tr{style}>" + "".join(
+                    f'<td style="padding:2px 8px;text-align:right;font-family:monospace">{e(c)}</td>'
+                    for c in row) + "</tr>")
+            parts.append("</tbody></table>")
+        for line in self.footer:
+            parts.append(f'<div style="font-size:85%;color:#555">{e(line)}</div>')
+        parts.append(f'<div style="color:{colour};font-weight:bold">{"✔" if self.passed else "✘"} '
+                     f"{e(self._summary())}</div>")
+        for m in self.messages:
+            parts.append(f'<div class="gradcoach-diagnosis" style="margin:4px 0">{e(m)}</div>')
+        for n in self.notes:
+            parts.append(f'<div class="gradcoach-note" style="margin:4px 0;color:#555">{e(n)}</div>')
+        parts.append("</div>")
+        return "".join(parts)
