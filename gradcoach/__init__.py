@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
 import torch
 
+from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import check as _check_mod
 from . import compare
 from ._safe import NotGenuine, value_to_f64

@@ -8,8 +8,14 @@ so a student who later monkeypatches ``torch.Tensor.numpy`` or ``numpy.abs`` cha
 """
 from __future__ import annotations
 
-import numpy as np
+import types
+
+import numpy
 import torch
+
+# gradcoach's modules use this snapshot of NumPy's namespace, taken at import: a student who later
+# replaces numpy.abs or numpy.allclose changes nothing here.
+np = types.SimpleNamespace(**vars(numpy))
 
 _TENSOR_TYPES = (torch.Tensor, torch.nn.Parameter)
 _TensorBase = torch._C.TensorBase

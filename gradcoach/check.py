@@ -5,9 +5,9 @@ import inspect
 import re
 import warnings
 
-import numpy as np
 import torch
 
+from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import compare
 from ._safe import NotGenuine, describe, grad_of, is_tensor, tensor_to_f64, value_to_f64
 from .finite_diff import STEP1, STEP2, first_order, second_order
@@ -243,8 +243,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         d = fd.values[i] if fd.elementwise else None
         ref = e if e is not None else (d if d is not None else g)
         block = Block(name, points[i], g, e, d)
-        block.abs_err = np.abs(g - ref)
         with np.errstate(divide="ignore", invalid="ignore"):
+            block.abs_err = np.abs(g - ref)
             block.rel_err = np.where(np.abs(ref) > 0, block.abs_err / np.abs(ref), block.abs_err)
         block.decided_by_rtol = s_rtol * np.abs(ref) > s_atol
         if e is not None:
@@ -264,8 +264,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     report.blocks = blocks
 
     if fd.elementwise:
-        B = all(x.all() for x in b_ok)
-        C = all(x.all() for x in c_ok) if c_ok else None
+        B = bool(all(x.all() for x in b_ok))
+        C = bool(all(x.all() for x in c_ok)) if c_ok else None
     else:
         B, C = _directional(report, fd, got_arrays, exp_arrays, s_atol + fd_atol, s_rtol + fd_rtol, fd_atol, fd_rtol)
     A = all(x.all() for x in a_ok) if exp_arrays is not None else None
@@ -387,8 +387,8 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
         return _fail(report, "nan_expected", point=_point_text(names, points, bi, bad))
 
     if e is not None and fd.elementwise and block.fd is not None:
-        b_here = compare.close(g, block.fd.reshape(-1), atol * 10 + 10 * fd.roundoff, compare.FD_RTOL[2]).all()
-        c_here = compare.close(e, block.fd.reshape(-1), 10 * fd.roundoff + 1e-10, compare.FD_RTOL[1]).all()
+        b_here = bool(compare.close(g, block.fd.reshape(-1), atol * 10 + 10 * fd.roundoff, compare.FD_RTOL[2]).all())
+        c_here = bool(compare.close(e, block.fd.reshape(-1), 10 * fd.roundoff + 1e-10, compare.FD_RTOL[1]).all())
     else:
         b_here, c_here = B, C
     if e is not None and b_here and c_here is False:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
+from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from ._safe import tensor_to_f64
 
 EPS = float(np.finfo(np.float64).eps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-import numpy as np
+from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 
 from .i18n import t
 

@@ -1,0 +1,152 @@
+"""The student-facing API: languages, answers, reports, the error explainer, the cost of a check."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import gradcoach as gc
+from gradcoach import i18n
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    monkeypatch.delenv("GRADCOACH_LANG", raising=False)
+    gc.set_language("en")
+    yield
+    gc.set_language("en")
+
+
+def test_language_is_set_by_the_notebook_and_overridden_by_the_environment(monkeypatch):
+    assert gc.set_language("ja") == "ja"
+    assert "まだ" in i18n.t("not_answered", name="f") or i18n.t("not_answered", name="f") != i18n.t(
+        "not_answered", lang="en", name="f")
+    monkeypatch.setenv("GRADCOACH_LANG", "ko")
+    assert gc.language() == "ko"
+    monkeypatch.setenv("GRADCOACH_LANG", "xx")
+    with pytest.warns(UserWarning):
+        assert gc.language() == "ja"
+
+
+def test_unknown_language_code_gets_a_clear_message():
+    with pytest.raises(ValueError, match="en, ja, ko"):
+        gc.set_language("fr")
+
+
+def test_language_falls_back_to_english():
+    i18n._chosen = None
+    assert gc.language() == "en"
+
+
+def test_answer_turns_the_stub_into_not_answered_in_the_notebook_language():
+    def exercise(x0):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    for lang in gc.LANGUAGES:
+        gc.set_language(lang)
+        with pytest.raises(gc.NotAnswered) as info:
+            gc.answer(exercise, 1.0)
+        assert str(info.value) == i18n.t("not_answered", name="exercise")
+        assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_answer_explains_an_autograd_error_raised_by_the_student():
+    def exercise(x0):
+        x = torch.tensor(x0, requires_grad=True)
+        y = x ** 2
+        y.backward()
+        y.backward()
+        return x
+
+    with pytest.raises(AssertionError) as info:
+        gc.answer(exercise, 1.0)
+    assert "retain_graph=True" in str(info.value)
+
+
+def test_answer_returning_none_is_reported():
+    with pytest.raises(AssertionError, match="None"):
+        gc.answer(lambda: None)
+
+
+@pytest.mark.parametrize("make_error, key", [
+    (lambda: [(y := (x := torch.tensor(1.0, requires_grad=True)) * x).backward(), y.backward()], "err_backward_twice"),
+    (lambda: (torch.ones(2, requires_grad=True) * 2).backward(), "err_scalar_only"),
+    (lambda: [(a := torch.ones(2, requires_grad=True)), (b := a.sigmoid()), b.mul_(2), b.sum().backward()],
+     "err_inplace"),
+    (lambda: torch.ones(2).sum().backward(), "err_no_grad_fn"),
+    (lambda: torch.tensor(2, requires_grad=True), "err_int_requires_grad"),
+])
+def test_explainer_recognises_the_errors_of_these_lessons(make_error, key):
+    with pytest.raises(RuntimeError) as info:
+        make_error()
+    assert gc.explain(info.value) == i18n.t(key)
+    for lang in gc.LANGUAGES:
+        assert gc.explain(str(info.value)) and i18n.t(key, lang=lang)
+
+
+def test_explain_errors_reraises_by_default_and_can_swallow(capsys):
+    with pytest.raises(RuntimeError):
+        with gc.explain_errors():
+            torch.ones(2, requires_grad=True).mul(2).backward()
+    with gc.explain_errors(reraise=False):
+        torch.ones(2, requires_grad=True).mul(2).backward()
+    err = capsys.readouterr().err
+    assert "scalar" in err and "RuntimeError" in err
+
+
+def test_report_renders_as_html_and_text_in_every_language():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (x ** 2).sum().backward()
+    for lang in gc.LANGUAGES:
+        gc.set_language(lang)
+        report = gc.check(x, lambda x: (x ** 2).sum(), lambda x: 2 * x, label="square")
+        html = report._repr_html_()
+        assert 'class="gradcoach-report gradcoach-pass"' in html and "<table" in html
+        assert i18n.t("col_analytic") in html and i18n.t("col_analytic") in str(report)
+    assert "square" in gc.checked_labels()
+
+
+def test_failed_check_is_not_recorded_as_a_checked_label():
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    (x ** 2).backward()
+    assert not gc.check(x, lambda x: x ** 2, lambda x: 3 * x, label="never-passes")
+    assert "never-passes" not in gc.checked_labels()
+
+
+def test_confirm_records_a_stated_value():
+    assert gc.confirm("three-squared", torch.tensor(3.0) ** 2, 9.0)
+    assert "three-squared" in gc.checked_labels()
+    assert not gc.confirm("wrong", torch.tensor(18.0), 27.0)
+
+
+def test_taught_finite_difference_matches_the_derivative():
+    d = gc.finite_difference(lambda x: x ** 3, torch.tensor([1.0, 2.0]))
+    assert d.dtype == torch.float64
+    assert torch.allclose(d, torch.tensor([3.0, 12.0], dtype=torch.float64), rtol=1e-8)
+    forward = gc.finite_difference(lambda x: x ** 3, 2.0, h=1e-3, central=False)
+    assert abs(forward.item() - 12.0) > abs(gc.finite_difference(lambda x: x ** 3, 2.0, h=1e-3).item() - 12.0)
+
+
+@pytest.mark.parametrize("n", [1, 16, 100, 10_000, 1_000_000])
+def test_a_check_costs_a_handful_of_function_evaluations(n):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return (torch.sin(x) * x).sum()
+
+    x = torch.linspace(-2, 2, n, dtype=torch.float64, requires_grad=True)
+    (torch.sin(x) * x).sum().backward()
+    assert gc.check(x, f, lambda x: torch.cos(x) * x + torch.sin(x)).passed
+    assert len(calls) <= (1 + 2 * n if n <= 16 else 5)
+
+
+def test_import_is_light():
+    code = "import torch, time; t = time.perf_counter(); import gradcoach; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = subprocess.run([sys.executable, "-c", "import gradcoach, sys; print('matplotlib' in sys.modules,"
+                              " 'IPython' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert modules.stdout.split() == ["False", "False"]
+    assert float(out.stdout) >= 0  # the time itself is reported by `make bench`, not asserted here

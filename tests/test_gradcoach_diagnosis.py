@@ -1,0 +1,199 @@
+"""One test per diagnosis gradcoach gives when a gradient is wrong or missing."""
+import pytest
+import torch
+
+import gradcoach as gc
+
+cube = lambda x: (x ** 3).sum()
+dcube = lambda x: 3 * x ** 2
+
+
+def leaf(values, dtype=torch.float64):
+    return torch.tensor(values, dtype=dtype, requires_grad=True)
+
+
+def codes(report):
+    assert not report.passed, str(report)
+    return report.codes
+
+
+def test_grad_none_because_backward_was_never_called():
+    x = leaf(2.0)
+    assert codes(gc.check(x, cube, dcube)) == ["grad_none_no_backward"]
+
+
+def test_grad_none_because_requires_grad_is_false():
+    x = torch.tensor(2.0)
+    report = gc.check(x, cube, dcube)
+    assert codes(report) == ["grad_none_requires_grad"]
+    assert "requires_grad=True" in report.messages[0]
+
+
+def test_grad_none_on_a_non_leaf_suggests_retain_grad():
+    x = leaf(2.0)
+    y = x * 3
+    (y ** 2).backward()
+    report = gc.check(y, lambda y: y ** 2, lambda y: 2 * y)
+    assert codes(report) == ["grad_none_non_leaf"]
+    assert "retain_grad()" in report.messages[0] and "MulBackward0" in report.messages[0]
+
+
+@pytest.mark.parametrize("cut, culprit", [
+    (lambda x: torch.tensor(x.item()) ** 2, ".item()"),
+    (lambda x: x.detach() ** 2, ".detach()"),
+    (lambda x: torch.from_numpy(x.detach().numpy()) ** 2, ".detach()"),
+    (lambda x: x.data ** 2, ".data"),
+])
+def test_grad_none_because_the_graph_was_cut_names_the_culprit(cut, culprit):
+    x = leaf(2.0)
+    out = cut(x)
+    assert not out.requires_grad
+    report = gc.check(x, cut, lambda x: 2 * x)
+    assert codes(report) == ["grad_none_graph_cut"]
+    assert culprit in report.messages[0]
+
+
+def test_grad_none_cut_inside_the_students_answer_function_is_found():
+    def student(x0):
+        x = torch.tensor(x0, requires_grad=True)
+        with torch.no_grad():
+            y = x ** 2
+        try:
+            y.backward()
+        except RuntimeError:
+            pass
+        return x
+
+    x = gc.answer(student, 2.0)
+    report = gc.check(x, lambda x: x ** 2, lambda x: 2 * x)
+    assert codes(report) == ["grad_none_graph_cut"]
+    assert "torch.no_grad()" in report.messages[0]
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_gradient_accumulated_k_times(k):
+    x = leaf([1.0, 2.0, -0.5])
+    for _ in range(k):
+        cube(x).backward()
+    report = gc.check(x, cube, dcube)
+    assert codes(report) == ["accumulated"]
+    assert f"{k}" in report.messages[0] and "x.grad = None" in report.messages[0]
+
+
+def test_sign_flipped():
+    x = leaf([1.0, 2.0, -0.5])
+    (-cube(x)).backward()
+    assert codes(gc.check(x, cube, dcube)) == ["sign_flipped"]
+
+
+def test_off_by_a_constant_factor():
+    x = leaf([1.0, 2.0, -0.5])
+    (0.5 * cube(x)).backward()
+    report = gc.check(x, cube, dcube)
+    assert codes(report) == ["constant_factor"]
+    assert "1/2" in report.messages[0]
+
+
+def test_wrong_shape_from_a_whole_jacobian():
+    x = leaf([1.0, 2.0, 3.0])
+    f = lambda x: x ** 2
+    v = torch.tensor([1.0, 0.5, 0.25], dtype=torch.float64)
+    jac = torch.autograd.functional.jacobian(f, x.detach())
+    report = gc.check(x, f, lambda x: 2 * x * v, v=v, got=jac)
+    assert codes(report) == ["wrong_shape"]
+    assert "vᵀJ" in report.messages[0]
+
+
+def test_wrong_shape_from_a_reduced_gradient():
+    x = leaf([1.0, 2.0, 3.0])
+    report = gc.check(x, cube, dcube, got=torch.tensor(42.0, dtype=torch.float64))
+    assert codes(report) == ["wrong_shape"]
+
+
+def test_wrong_v_when_the_student_summed_instead():
+    x = leaf([1.0, 2.0, 3.0])
+    f = lambda x: x ** 2
+    v = torch.tensor([0.1, 1.0, 0.0001], dtype=torch.float64)
+    f(x).sum().backward()
+    report = gc.check(x, f, lambda x: 2 * x * v, v=v)
+    assert codes(report) == ["wrong_v"]
+    assert ".sum()" in report.messages[0]
+
+
+def test_vector_output_without_v_asks_for_it():
+    x = leaf([1.0, 2.0])
+    (x ** 2).sum().backward()
+    assert codes(gc.check(x, lambda x: x ** 2, lambda x: 2 * x)) == ["output_not_scalar"]
+
+
+def test_analytic_formula_wrong_when_autograd_and_finite_differences_agree():
+    x = leaf([0.5, 1.5])
+    f = lambda x: torch.sin(x).sum()
+    f(x).backward()
+    report = gc.check(x, f, lambda x: -torch.sin(x))  # should be cos
+    assert codes(report) == ["formula_wrong"]
+    assert "x[" in report.messages[0]
+
+
+def test_code_computes_a_different_function():
+    x = leaf([0.5, 1.5])
+    (x ** 3).sum().backward()  # the student differentiated x³ ...
+    f = lambda x: (x ** 2 + x).sum()  # ... but the exercise is x² + x
+    report = gc.check(x, f, lambda x: 2 * x + 1)
+    assert codes(report) == ["code_differs"]
+
+
+def test_float32_near_miss():
+    x = leaf([1.0, 2.0])
+    report = gc.check(x, cube, dcube, got=dcube(x.detach()) * (1 + 3e-4))
+    assert codes(report) == ["float32_near"]
+    assert "float64" in report.messages[0]
+
+
+def test_nan_gradient_outside_the_domain():
+    x = leaf(0.0)
+    torch.sqrt(x).backward()
+    report = gc.check(x, torch.sqrt, lambda x: 0.5 / torch.sqrt(x))
+    assert codes(report)[0] == "nan_got"
+
+
+def test_nan_in_the_analytic_answer_itself():
+    x = leaf(1.0)
+    f = lambda x: x ** 2
+    f(x).backward()
+    report = gc.check(x, f, lambda x: torch.log(x - 2))
+    assert codes(report) == ["nan_expected"]
+
+
+def test_generic_mismatch_points_at_the_worst_element():
+    x = leaf([1.0, 2.0, 3.0])
+    grad = dcube(x.detach()).clone()
+    grad[2] = 0.0
+    report = gc.check(x, cube, dcube, got=grad)
+    assert not report.passed
+    assert "x[2]" in report.messages[0]
+
+
+def test_second_derivative_diagnosis_accumulated():
+    f = lambda x, w: (x + 5 * w) ** 2
+    x, w = leaf(2.0), leaf(3.0)
+    for _ in range(2):
+        (fx,) = torch.autograd.grad(f(x, w), x, create_graph=True)
+        fx.backward()
+    assert codes(gc.check_second((x, w), f, (2.0, 10.0), first=x)) == ["accumulated"]
+
+
+def test_formula_check_sign_and_factor():
+    f = lambda x: (x ** 3).sum()
+    at = torch.tensor([1.0, 2.0, 3.0])
+    assert codes(gc.check_formula(f, lambda x: -3 * x ** 2, at=at)) == ["formula_sign_flipped"]
+    assert codes(gc.check_formula(f, lambda x: x ** 2, at=at)) == ["formula_constant_factor"]
+    assert gc.check_formula(f, lambda x: 3 * x ** 2, at=at).passed
+
+
+def test_passing_check_at_a_kink_notes_the_finite_difference_disagreement():
+    x = leaf(0.0)
+    torch.relu(x).backward()  # autograd takes 0 at the kink; the central difference gives 1/2
+    report = gc.check(x, torch.relu, 0.0)
+    assert report.passed
+    assert report.notes and "0.5" in report.notes[0]
