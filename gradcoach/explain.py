@@ -44,9 +44,11 @@ class _Explanation:
 
     def _repr_html_(self) -> str:
         import html
+
+        from .report import _html_text
         return ('<div class="gradcoach-explanation" style="border-left:4px solid #2f6feb;padding:4px 10px;'
                 f'margin:4px 0;background:#eef4ff"><strong>💡 {html.escape(t("err_title"))}</strong><br>'
-                f"{html.escape(self.text)}</div>")
+                f"{_html_text(self.text)}</div>")
 
 
 def _show(text: str) -> None:

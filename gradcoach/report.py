@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
@@ -9,6 +10,11 @@ from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkey
 from .i18n import t
 
 MAX_ROWS = 8  # per input; the rest is summarised (the worst rows are always shown)
+
+
+def _html_text(text: str) -> str:
+    """Escape, then show `code` spans as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def fmt(value) -> str:
@@ -146,8 +152,8 @@ class Report:
         parts.append(f'<div style="color:{colour};font-weight:bold">{"✔" if self.passed else "✘"} '
                      f"{e(self._summary())}</div>")
         for m in self.messages:
-            parts.append(f'<div class="gradcoach-diagnosis" style="margin:4px 0">{e(m)}</div>')
+            parts.append(f'<div class="gradcoach-diagnosis" style="margin:4px 0">{_html_text(m)}</div>')
         for n in self.notes:
-            parts.append(f'<div class="gradcoach-note" style="margin:4px 0;color:#555">{e(n)}</div>')
+            parts.append(f'<div class="gradcoach-note" style="margin:4px 0;color:#555">{_html_text(n)}</div>')
         parts.append("</div>")
         return "".join(parts)
