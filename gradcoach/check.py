@@ -301,7 +301,8 @@ def _student_formula(report, formula, bases, n, names):
     value = _call(formula, bases) if callable(formula) else formula
     values = _as_tuple(value) if n > 1 else (value,)
     if len(values) != n:
-        return _fail(report, "not_tensor", name="formula", kind=f"{len(values)} values for {n} inputs") and None
+        _fail(report, "not_tensor", name="formula", kind=describe(value))
+        return None
     out = []
     for name, v, b in zip(names, values, bases):
         arr = _student_f64(report, f"formula({name})", v)

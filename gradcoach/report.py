@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
@@ -15,6 +16,15 @@ MAX_ROWS = 8  # per input; the rest is summarised (the worst rows are always sho
 def _html_text(text: str) -> str:
     """Escape, then show `code` spans as code."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def _width(text: str) -> int:
+    """Columns a string takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def fmt(value) -> str:
@@ -31,7 +41,7 @@ class Block:
     """The elementwise comparison for one input."""
 
     name: str
-    points: np.ndarray
+    points: np.ndarray | None  # None for a value check (no point)
     got: np.ndarray | None
     analytic: np.ndarray | None
     fd: np.ndarray | None
@@ -97,7 +107,7 @@ class Report:
                 name = b.name + (f"[{', '.join(map(str, idx))}]" if idx else "")
                 rows.append([
                     name,
-                    fmt(b.points.reshape(-1)[i]),
+                    fmt(b.points.reshape(-1)[i]) if b.points is not None else "—",
                     fmt(b.got.reshape(-1)[i]),
                     (fmt(b.analytic.reshape(-1)[i]) if self.reveal else hidden) if b.analytic is not None else "—",
                     (fmt(b.fd.reshape(-1)[i]) if self.reveal else hidden) if b.fd is not None else "—",
@@ -115,9 +125,10 @@ class Report:
         rows = self._rows()
         if rows:
             table = [self._headers()] + rows
-            widths = [max(len(r[c]) for r in table) for c in range(len(table[0]))]
+            # the "… n more rows" line (empty beyond its first cell) must not widen the first column
+            widths = [max(_width(r[c]) for r in table if r[1] or c) for c in range(len(table[0]))]
             for j, row in enumerate(table):
-                lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+                lines.append("  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
                 if j == 0:
                     lines.append("  ".join("-" * w for w in widths))
             lines.append("")
