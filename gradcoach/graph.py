@@ -10,6 +10,7 @@ and numpy only. Debian/Ubuntu: `apt-get install graphviz`; conda: `python-graphv
 from __future__ import annotations
 
 import subprocess
+import warnings
 
 import torch
 
@@ -61,7 +62,7 @@ class AutogradGraph:
 
 
 def _shape(t: torch.Tensor) -> str:
-    return "(" + ", ".join(str(d) for d in t.shape) + ")"
+    return str(tuple(t.shape))
 
 
 def graph_text(outputs, params: dict | None = None, *, lang: str | None = None) -> str:
@@ -111,7 +112,9 @@ def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = No
         return AutogradGraph(text, note=messages["no_torchviz"])
     import graphviz
 
-    dot = make_dot(outputs if not isinstance(outputs, list) else tuple(outputs), params=params)
+    with warnings.catch_warnings():  # torchviz 0.0.3 compares versions with distutils' LooseVersion
+        warnings.filterwarnings("ignore", "distutils Version classes", DeprecationWarning)
+        dot = make_dot(outputs if not isinstance(outputs, list) else tuple(outputs), params=params)
     try:
         svg = dot.pipe(format="svg", encoding="utf-8")
     except (graphviz.ExecutableNotFound, subprocess.CalledProcessError, OSError):

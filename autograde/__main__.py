@@ -1,0 +1,183 @@
+"""Command line: ``python -m autograde release|collect|grade|sample|doctor`` (the Makefile's
+``make release``, ``make collect`` and ``make grade`` call these). See autograde/README.md."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, \
+    normalise_lang, release
+from .sandbox import Limits, SandboxUnavailable, probe
+
+FIXTURE = REPO / "tests" / "fixtures" / "autograde" / "solutions" / "en"
+
+
+def _course(args) -> Course:
+    return Course(args.course or DEFAULT_ROOT, db_url=args.db_url)
+
+
+def cmd_release(args) -> int:
+    course = _course(args)
+    lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
+    if lang is None:
+        print("No course language given (LANG=en|ja|ko); releasing in English.")
+        lang = "en"
+    source = Path(args.source) if args.source else REPO / "solutions" / lang
+    if not course.exists and not args.course and args.release_dir is None:
+        course.settings.release_dir = str(DEFAULT_RELEASE)
+    if args.release_dir:
+        course.settings.release_dir = str(Path(args.release_dir).resolve())
+    names = release(course, source, lang, args.assignment or None)
+    print(f"{len(names)} assignment(s) released in {lang} to {course.release_dir}: upload these notebooks to your LMS.")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    from .collect import collect
+
+    course = _course(args)
+    report = collect(course, Path(args.path), args.assignment)
+    collected = sum(1 for f in report["files"] if not f["problem"])
+    print(f"{collected} submission(s) collected into {course.path('submitted')}; the download is kept in "
+          f"{report['download']}. Next: make grade")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grade import grade
+
+    course = _course(args)
+    if not args.course and not course.submissions() and not args.student:
+        print(f"No submissions collected in {course.root}: grading the bundled sample class instead "
+              f"(autograde/sample_class). For your class: make release LANG=.., make collect ZIP=.., make grade.")
+        return cmd_sample(args)
+    _apply_options(course, args)
+    summary = grade(course, students=args.student or None, assignments=args.assignment or None,
+                    workers=args.workers, force=args.force, progress=not args.quiet)
+    _print_summary(course, summary)
+    return 0
+
+
+def _apply_options(course: Course, args) -> None:
+    changed = False
+    if args.unsafe_no_sandbox and course.settings.sandbox:
+        course.settings.sandbox, changed = False, True
+    if not args.unsafe_no_sandbox and not course.settings.sandbox:
+        course.settings.sandbox, changed = True, True
+    if args.timeout and args.timeout != course.settings.cell_timeout:
+        course.settings.cell_timeout, changed = args.timeout, True
+    if changed and course.exists:
+        course.save()
+    if not course.settings.sandbox:
+        print("WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox): student code runs with your "
+              "permissions and network access. Only do this for notebooks you trust.", file=sys.stderr)
+
+
+def _print_summary(course: Course, summary) -> None:
+    by_status: dict[str, int] = {}
+    for row in summary.rows:
+        by_status[row.status] = by_status.get(row.status, 0) + 1
+    print(f"graded {summary.graded} submission(s)" + (f", {summary.skipped} unchanged" if summary.skipped else "")
+          + ": " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    flagged = [r for r in summary.rows if r.review]
+    if flagged:
+        print(f"{len(flagged)} notebook(s) flagged for review (report column 'review'): "
+              + ", ".join(f"{r.student}/{r.notebook}" for r in flagged))
+    print(f"grades:   {summary.grades_csv}")
+    print(f"feedback: {summary.feedback_dir}/<student>/<assignment>/<notebook>.html")
+    print(f"report:   {summary.report_json} (and {summary.report_csv.name})")
+
+
+def cmd_sample(args) -> int:
+    """Release lessons 01-02, build the sample class's LMS zip, collect it, grade it."""
+    import nbformat
+
+    from .collect import collect
+    from .grade import grade
+    from .sample_class import build_download
+
+    lang = normalise_lang(getattr(args, "lang", None)) or "en"
+    source = REPO / "solutions" / lang
+    lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
+    if len(lessons) < 2:
+        print(f"{source} does not have lessons 01 and 02 yet (make notebooks builds them); "
+              f"using the test fixture assignments in {FIXTURE.relative_to(REPO)}.")
+        source = FIXTURE
+        lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
+    root = Path(args.course) if args.course and args.command == "sample" else SAMPLE_ROOT
+    shutil.rmtree(root, ignore_errors=True)
+    course = Course(root, db_url=args.db_url)
+    release(course, source, lang, sorted(lessons), log=lambda *_: None)
+    releases = {a: nbformat.read(course.release_notebook(a), as_version=4) for a in lessons}
+    sources = {a: nbformat.read(course.source_notebook(a), as_version=4) for a in lessons}
+    download = build_download(releases, sources, course.path("sample_download.zip"))
+    print(f"sample class: {download.relative_to(REPO) if download.is_relative_to(REPO) else download} "
+          f"(Moodle-, Canvas- and folder-style names)")
+    collect(course, download)
+    _apply_options(course, args)
+    summary = grade(course, workers=args.workers, force=True, progress=not args.quiet)
+    _print_summary(course, summary)
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    problem = probe()
+    if problem:
+        print(f"sandbox: NOT available: {problem}")
+        return 1
+    print(f"sandbox: ok (bwrap {shutil.which('bwrap')}, {'root: kernels get their own uid' if os.getuid() == 0 else 'user namespace'})")
+    print(f"default limits: {Limits()}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
+    parser.add_argument("--course", help=f"course directory (default {DEFAULT_ROOT.relative_to(REPO)})")
+    parser.add_argument("--db-url", help="gradebook URL (default sqlite in the course; or $AUTOGRADE_DB_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="register the assignments and build the student versions")
+    p.add_argument("--lang", default=os.environ.get("COURSE_LANG"), help="en, ja or ko")
+    p.add_argument("--source", help="solutions directory (default solutions/<lang>)")
+    p.add_argument("--release-dir", help=f"where the student versions go (default {DEFAULT_RELEASE.relative_to(REPO)})")
+    p.add_argument("--assignment", action="append", help="only this lesson (repeatable)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("collect", help="import an LMS download (zip or folder)")
+    p.add_argument("path")
+    p.add_argument("--assignment", help="every notebook in the download belongs to this assignment")
+    p.set_defaults(func=cmd_collect)
+
+    for name, func, text in (("grade", cmd_grade, "autograde, feedback, grades.csv, report"),
+                             ("sample", cmd_sample, "build and grade the bundled sample class")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--student", action="append", help="regrade only this student (repeatable)")
+        p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+        p.add_argument("--workers", type=int, help="parallel workers (default: number of cores)")
+        p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+        p.add_argument("--timeout", type=int, help="seconds per cell (default 120)")
+        p.add_argument("--lang", default=os.environ.get("COURSE_LANG"), help="sample class language")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run student code WITHOUT bubblewrap (only for notebooks you trust)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("doctor", help="check that the sandbox works on this machine")
+    p.set_defaults(func=cmd_doctor)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SandboxUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

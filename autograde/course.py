@@ -1,0 +1,217 @@
+"""A course directory: where everything lives, its settings, and the nbgrader configuration.
+
+Layout (nbgrader's, plus a few of ours)::
+
+    <root>/autograde.json         course settings (language, sources, assignments, limits)
+    <root>/nbgrader_config.py     the same settings for nbgrader's own CLI and formgrader
+    <root>/gradebook.db           nbgrader's gradebook (unless --db-url points elsewhere)
+    <root>/source/<a>/<a>.ipynb   copied from solutions/<lang>/
+    <release>/<a>/<a>.ipynb       student version (``make release``; autograde/release by default)
+    <root>/lms/                   every LMS download, kept untouched
+    <root>/submitted/<s>/<a>/     collected by nbgrader zip_collect; never modified afterwards
+    <root>/unmatched/             LMS files whose name or content matched no student/assignment
+    <root>/repaired/<s>/<a>/      what nbgrader autogrades (see repair.py)
+    <root>/autograded/, feedback/ nbgrader's
+    <root>/grades.csv, report.json, report.csv
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .messages import LANGUAGES, t
+from .sandbox import Limits
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = REPO / "autograde" / "course" / "class"
+DEFAULT_RELEASE = REPO / "autograde" / "release"
+SAMPLE_ROOT = REPO / "autograde" / "course" / "sample"
+COURSE_ID = "autograd-course"
+LESSON_RE = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+DB_ENV = "AUTOGRADE_DB_URL"
+
+# nbgrader runs the `alembic` script when it creates a gradebook; make it findable even when the
+# virtual environment is used without being activated (the Makefile calls .venv/bin/python).
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+class CourseError(Exception):
+    """Something the instructor must fix; the message says what."""
+
+
+def normalise_lang(code: str | None) -> str | None:
+    """'ja', 'ja_JP.UTF-8' → 'ja'; locale names such as 'C.UTF-8' or '' → None."""
+    if not code:
+        return None
+    short = code.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
+    return short if short in LANGUAGES else None
+
+
+@dataclass
+class Settings:
+    lang: str = "en"
+    source: str = ""                       # solutions/<lang> the assignments were released from
+    assignments: list[str] = field(default_factory=list)
+    release_dir: str = ""                  # absolute
+    db_url: str = ""                       # empty: sqlite in the course root
+    cell_timeout: int = 120                # seconds per cell (nbgrader's default is 30; torch imports are slow)
+    sandbox: bool = True
+    limits: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Course:
+    def __init__(self, root: Path | str = DEFAULT_ROOT, *, db_url: str | None = None):
+        self.root = Path(root).resolve()
+        self.settings_path = self.root / "autograde.json"
+        self.settings = Settings.from_dict(json.loads(self.settings_path.read_text())) \
+            if self.settings_path.exists() else Settings()
+        override = db_url or os.environ.get(DB_ENV)
+        if override:
+            self.settings.db_url = override
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def exists(self) -> bool:
+        return self.settings_path.exists()
+
+    @property
+    def db_url(self) -> str:
+        return self.settings.db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def release_dir(self) -> Path:
+        return Path(self.settings.release_dir) if self.settings.release_dir else self.root / "release"
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.path("source", assignment, f"{assignment}.ipynb")
+
+    def release_notebook(self, assignment: str) -> Path:
+        return self.release_dir / assignment / f"{assignment}.ipynb"
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(**self.settings.limits)
+
+    def save(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = asdict(self.settings)
+        if os.environ.get(DB_ENV) == data["db_url"]:
+            data["db_url"] = ""  # a URL given by the environment (it may hold a password) stays there
+        self.settings_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        self._write_nbgrader_config()
+
+    def submissions(self) -> list[tuple[str, str]]:
+        """(student, assignment) pairs collected into submitted/."""
+        base = self.path("submitted")
+        if not base.is_dir():
+            return []
+        return sorted((s.name, a.name) for s in base.iterdir() if s.is_dir()
+                      for a in s.iterdir() if a.is_dir() and a.name in self.settings.assignments)
+
+    # -- nbgrader configuration -------------------------------------------------------------
+    def nbgrader_config(self):
+        """The traitlets Config every nbgrader call of ours runs with."""
+        from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                            LimitOutput, SaveAutoGrades)
+        from traitlets.config import Config
+
+        from .execute import SandboxedExecute
+        from .feedback import SanitizeFeedback, TEMPLATES
+
+        c = Config()
+        c.CourseDirectory.root = str(self.root)
+        c.CourseDirectory.course_id = COURSE_ID
+        c.CourseDirectory.db_url = self.db_url
+        c.CourseDirectory.release_directory = str(self.release_dir)
+        c.ClearSolutions.code_stub = {"python": t("code_stub", self.settings.lang)}
+        c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                               LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+        c.SandboxedExecute.timeout = self.settings.cell_timeout
+        c.SandboxedExecute.sandbox = {"limits": asdict(self.limits), "lang": self.settings.lang,
+                                      "sandbox": self.settings.sandbox}
+        c.GenerateFeedback.preprocessors = [GetGrades, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
+        c.SanitizeFeedback.lang = self.settings.lang
+        c.SanitizeFeedback.notes_dir = str(self.path(".autograde", "notes"))
+        c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+        return c
+
+    def _write_nbgrader_config(self) -> None:
+        """So that ``nbgrader formgrader``/``nbgrader autograde`` run in the course root behave the same."""
+        text = f'''# Written by `python -m autograde` (autograde/course.py); regenerated on every release.
+import os
+import sys
+
+sys.path.insert(0, {str(REPO)!r})
+from autograde.course import Course  # noqa: E402
+
+c = get_config()  # noqa: F821
+c.merge(Course(os.path.dirname(os.path.abspath(__file__))).nbgrader_config())
+'''
+        self.path("nbgrader_config.py").write_text(text)
+
+
+def lesson_sources(source_dir: Path) -> dict[str, Path]:
+    """The NN_slug notebooks of a solutions/<lang> directory, by assignment name."""
+    if not source_dir.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(source_dir.glob("*.ipynb")) if LESSON_RE.match(p.stem)}
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def release(course: Course, source_dir: Path, lang: str, assignments: list[str] | None = None, log=print) -> list[str]:
+    """Register one assignment per lesson and build the student versions with nbgrader."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from . import dblock
+
+    sources = lesson_sources(source_dir)
+    if assignments:
+        missing = sorted(set(assignments) - set(sources))
+        if missing:
+            raise CourseError(f"{source_dir} has no notebook for {', '.join(missing)} "
+                              f"(it has: {', '.join(sources) or 'none'}).")
+        sources = {a: sources[a] for a in assignments}
+    if not sources:
+        raise CourseError(f"No lesson notebooks (NN_slug.ipynb) in {source_dir}. "
+                          "Build them first with `make notebooks`.")
+    if course.exists and course.settings.lang != lang and course.submissions():
+        raise CourseError(f"The course in {course.root} is taught in {course.settings.lang!r} and already has "
+                          f"submissions; releasing {lang!r} into it would mix languages. Use another course "
+                          "directory (COURSE=... / --course).")
+    course.settings.lang = lang
+    course.settings.source = str(source_dir.resolve())
+    course.settings.assignments = sorted(set(course.settings.assignments) | set(sources))
+    course.save()
+    dblock.install(course.path(".autograde", "db.lock"))
+    config = course.nbgrader_config()
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for name, src in sources.items():
+        dest = course.source_notebook(name)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        result = api.generate_assignment(name, force=True, create=True)
+        if not result["success"]:
+            raise CourseError(f"nbgrader generate_assignment {name} failed:\n{result['log'][-3000:]}\n{result.get('error', '')}")
+        log(f"released {name}: {course.release_notebook(name)}")
+    return list(sources)

@@ -1,0 +1,409 @@
+"""``make grade``: repair, autograde in parallel, feedback, grades.csv and the grading report.
+
+The main process repairs every submission (repair.py), then hands (student, assignment) jobs to
+N worker processes. Each worker runs nbgrader's own Autograde and GenerateFeedback converters
+(with :class:`~autograde.execute.SandboxedExecute` in place of Execute); gradebook sessions are
+serialised across workers by dblock.py, so the gradebook sees one writer at a time and scores do
+not depend on N. A submission whose worker fails is reported and the batch goes on. Finally the
+main process exports grades.csv with nbgrader's CSV exporter and writes report.json/report.csv.
+
+Re-running is idempotent: a submission whose files, release and grading settings are unchanged
+keeps its grades and report row; ``students=[...]`` (``make grade STUDENT=...``) regrades those
+students whatever their state.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import dblock
+from .course import Course, CourseError, COURSE_ID
+from .feedback import unreadable_page
+from .messages import t
+from .repair import _Release, read_notebook, repair
+from .sandbox import require_sandbox
+from .scan import scan_notebook
+
+GRADER_VERSION = "1"  # bump when a change to the grader should regrade everything
+REPORT_FIELDS = ["student", "assignment", "notebook", "status", "score", "max_score", "tests", "cells_run",
+                 "timeouts", "kernel", "repairs", "problem", "review", "seconds", "feedback"]
+
+
+@dataclass
+class Row:
+    """One line of the grading report: one submitted notebook."""
+
+    student: str
+    assignment: str
+    notebook: str
+    status: str = "graded"        # graded | repaired | timeout | crashed | unreadable | wrong_notebook | missing | failed
+    score: float | None = None
+    max_score: float | None = None
+    tests: str = ""               # "ex1_test 1/1; ex2_test 0/2"
+    cells_run: str = ""           # "12/14"
+    timeouts: str = ""            # grade ids / cell numbers that timed out
+    kernel: str = ""              # how the kernel ended if it did not finish ("exit 3", "SIGSEGV", "unresponsive")
+    repairs: str = ""
+    problem: str = ""
+    review: str = ""              # static-scan flags (scan.py)
+    seconds: float = 0.0
+    feedback: str = ""
+
+
+@dataclass
+class Summary:
+    grades_csv: Path
+    feedback_dir: Path
+    report_json: Path
+    report_csv: Path
+    rows: list[Row] = field(default_factory=list)
+    graded: int = 0
+    skipped: int = 0
+
+
+# -- planning (main process) ---------------------------------------------------------------------
+def _fingerprint(course: Course, student: str, assignment: str) -> str:
+    h = hashlib.sha256(GRADER_VERSION.encode())
+    for path in sorted(course.path("submitted", student, assignment).rglob("*")):
+        if path.is_file():
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in (course.source_notebook(assignment), course.release_notebook(assignment)):
+        h.update(path.read_bytes())
+    s = course.settings
+    h.update(json.dumps([s.lang, s.cell_timeout, s.sandbox, s.limits], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _prepare(course: Course, student: str, assignment: str, releases: dict, collected: dict) -> tuple[dict, list[Row]]:
+    """Repair the submission into repaired/; the worker job and the rows known before grading."""
+    lang = course.settings.lang
+    submitted = course.path("submitted", student, assignment)
+    repaired = course.path("repaired", student, assignment)
+    shutil.rmtree(repaired, ignore_errors=True)
+    repaired.mkdir(parents=True)
+    if (submitted / "timestamp.txt").exists():
+        shutil.copy2(submitted / "timestamp.txt", repaired / "timestamp.txt")
+    lms = collected.get(f"{student}/{assignment}", {})
+    rows, notebooks = [], []
+    release_nb = releases[assignment]
+    others = {a: nb for a, nb in releases.items() if a != assignment}
+    course_sources = {c.source.strip() for c in release_nb.cells}
+    for name in [assignment]:
+        row = Row(student, assignment, name)
+        rows.append(row)
+        src = submitted / f"{name}.ipynb"
+        notes = []
+        original = Path(lms.get("lms_path", "")).name
+        if original and original != f"{name}.ipynb":
+            notes.append(t("repair_filename", lang, name=original, expected=f"{name}.ipynb"))
+            row.repairs = f"file name '{original}'"
+        if not src.exists():
+            row.status, row.problem = "missing", "no file submitted"
+            notebooks.append({"name": name, "grade": False, "problem": ""})
+            continue
+        result = repair(src.read_bytes(), release_nb, lang, name, others)
+        notes += result.notes
+        row.repairs = "; ".join(filter(None, [row.repairs, *result.repairs]))
+        if result.status != "ok":
+            row.status, row.problem = result.status, result.problem
+            notebooks.append({"name": name, "grade": False, "problem": result.problem})
+            _write_notes(course, student, assignment, name, notes + [result.problem])
+            continue
+        nbformat.write(result.notebook, repaired / f"{name}.ipynb")
+        row.review = "; ".join(scan_notebook(result.notebook, course_sources))
+        if result.repairs:
+            row.status = "repaired"
+        _write_notes(course, student, assignment, name, notes)
+        notebooks.append({"name": name, "grade": True, "problem": ""})
+    job = {"student": student, "assignment": assignment, "notebooks": notebooks}
+    return job, rows
+
+
+def _write_notes(course: Course, student: str, assignment: str, notebook: str, notes: list[str]) -> None:
+    path = course.path(".autograde", "notes", student, assignment, f"{notebook}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"notes": notes}, ensure_ascii=False, indent=1))
+
+
+# -- grading (worker processes) ------------------------------------------------------------------
+_worker: dict = {}
+
+
+def _init_worker(root: str, db_url: str | None) -> None:
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    course = Course(root, db_url=db_url)
+    dblock.install(course.path(".autograde", "db.lock"))
+    config = course.nbgrader_config()
+    config.CourseDirectory.submitted_directory = "repaired"
+    config.NbGraderAPI.log_level = "WARN"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    _worker.update(course=course, api=api)
+
+
+def _grade_job(job: dict) -> dict:
+    """Autograde + feedback for one (student, assignment); never raises."""
+    from .execute import EVENTS
+
+    start = time.monotonic()
+    course: Course = _worker["course"]
+    api = _worker["api"]
+    student, assignment = job["student"], job["assignment"]
+    out = {"student": student, "assignment": assignment, "events": {}, "error": "", "cells_run": {}}
+    try:
+        gradable = [nb["name"] for nb in job["notebooks"] if nb["grade"]]
+        if gradable:
+            result = api.autograde(assignment, student, force=True, create=True)
+            for name in gradable:
+                out["events"][name] = EVENTS.pop((student, assignment, name), [])
+            if not result["success"]:
+                out["error"] = _last_error(result)
+            else:
+                out["cells_run"] = _cells_run(course, student, assignment, gradable)
+                feedback = api.generate_feedback(assignment, student, force=True)
+                if not feedback["success"]:
+                    out["error"] = "feedback: " + _last_error(feedback)
+        else:
+            _record_zero(course, student, assignment)
+        for nb in job["notebooks"]:
+            if not nb["grade"]:
+                _zero_feedback(course, student, assignment, nb["name"], nb["problem"])
+    except Exception as exc:  # noqa: BLE001 - one failing submission never stops the batch
+        out["error"] = f"{type(exc).__name__}: {exc}"
+    out["seconds"] = round(time.monotonic() - start, 2)
+    return out
+
+
+def _last_error(result: dict) -> str:
+    text = (result.get("error") or result.get("log") or "").strip().splitlines()
+    return text[-1][:500] if text else "unknown error"
+
+
+def _cells_run(course: Course, student: str, assignment: str, names: list[str]) -> dict:
+    counts = {}
+    for name in names:
+        path = course.path("autograded", student, assignment, f"{name}.ipynb")
+        if path.exists():
+            nb = nbformat.read(path, as_version=4)
+            code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+            ran = [c for c in code if c.get("execution_count") is not None]
+            counts[name] = f"{len(ran)}/{len(code)}"
+    return counts
+
+
+def _record_zero(course: Course, student: str, assignment: str) -> None:
+    """Score 0 for a submission with nothing gradable, the way nbgrader scores a missing notebook."""
+    from nbgrader.api import Gradebook
+
+    shutil.rmtree(course.path("autograded", student, assignment), ignore_errors=True)
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        gb.update_or_create_student(student)
+        timestamp = course.path("submitted", student, assignment, "timestamp.txt")
+        kwargs = {"timestamp": timestamp.read_text().strip()} if timestamp.exists() else {}
+        submission = gb.update_or_create_submission(assignment, student, **kwargs)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.manual_score = None
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _zero_feedback(course: Course, student: str, assignment: str, name: str, problem: str) -> None:
+    lang = course.settings.lang
+    target = course.path("feedback", student, assignment)
+    if not course.path("autograded", student, assignment).exists():
+        shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    lines = [line for line in (problem, t("score_zero", lang)) if line]
+    (target / f"{name}.html").write_text(unreadable_page(lang, name, lines), encoding="utf-8")
+
+
+# -- the batch -----------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar with ETA on a terminal, one line per submission otherwise."""
+
+    def __init__(self, total: int, stream=sys.stderr, enabled: bool = True):
+        self.total, self.done, self.stream, self.enabled = total, 0, stream, enabled and total > 0
+        self.start = time.monotonic()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def update(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        width = 24
+        filled = int(width * self.done / self.total)
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                f"{100 * self.done // self.total:3d}%  elapsed {_mmss(elapsed)}  ETA {_mmss(eta)}  {label}")
+        if self.tty:
+            self.stream.write("\r" + line[:150].ljust(150))
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _mmss(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _run_jobs(course: Course, jobs: list[dict], workers: int, progress: Progress) -> list[dict]:
+    """Run the jobs in ``workers`` processes. If a worker process dies (not a failing notebook:
+    those are handled inside the job), the jobs it took down are retried once, each alone."""
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    initargs = (str(course.root), course.settings.db_url or None)
+    results, retry = [], []
+
+    def run(batch: list[dict], n: int, last_try: bool) -> None:
+        with cf.ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker,
+                                    initargs=initargs) as pool:
+            futures = {pool.submit(_grade_job, job): job for job in batch}
+            for future in cf.as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and the like
+                    if not last_try:
+                        retry.append(job)
+                        continue
+                    result = {"student": job["student"], "assignment": job["assignment"], "events": {},
+                              "cells_run": {}, "seconds": 0, "error": f"the grading worker died ({type(exc).__name__})"}
+                results.append(result)
+                progress.update(f"{job['student']}/{job['assignment']}")
+
+    if jobs:
+        run(jobs, min(workers, len(jobs)), last_try=False)
+    for job in list(retry):
+        run([job], 1, last_try=True)
+    return results
+
+
+def _apply_result(row: Row, result: dict) -> None:
+    events = result["events"].get(row.notebook, [])
+    row.seconds = result.get("seconds", 0.0)
+    row.cells_run = result["cells_run"].get(row.notebook, "")
+    timeouts = [e for e in events if e["kind"] == "timeout"]
+    if timeouts:
+        row.status = "timeout"
+        row.timeouts = ", ".join(e.get("grade_id") or f"cell {e['cell']}" for e in timeouts)
+    for event in events:
+        if event["kind"] == "died":
+            row.status, row.kernel = "crashed", f"died in {event.get('grade_id') or 'cell %s' % event['cell']}: {event['cause']}"
+        elif event["kind"] == "unresponsive":
+            row.status, row.kernel = "crashed", "unresponsive after timeout: killed"
+        elif event["kind"] == "start_failed":
+            row.status, row.kernel = "failed", f"kernel did not start: {event['detail']}"
+        elif event["kind"] in ("tampered", "output_lost", "output_truncated"):
+            row.kernel = "; ".join(filter(None, [row.kernel, f"{event['kind']} in cell {event['cell']}"]))
+    if result.get("error"):
+        row.status, row.problem = "failed", result["error"]
+
+
+def _fill_scores(course: Course, rows: list[Row]) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        for row in rows:
+            try:
+                nb = gb.find_submission_notebook(row.notebook, row.assignment, row.student)
+            except MissingEntry:
+                continue
+            row.score, row.max_score = float(nb.score), float(nb.max_score)
+            row.tests = "; ".join(f"{g.name} {g.score:g}/{g.max_score:g}" for g in
+                                  sorted(nb.grades, key=lambda g: g.name) if g.max_score)
+            feedback = course.path("feedback", row.student, row.assignment, f"{row.notebook}.html")
+            row.feedback = str(feedback.relative_to(course.root)) if feedback.exists() else ""
+
+
+def export_grades(course: Course) -> Path:
+    """nbgrader's CSV export of the whole gradebook."""
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    path = course.path("grades.csv")
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        CsvExportPlugin(to=str(path)).export(gb)
+    return path
+
+
+def write_report(course: Course, rows: list[Row]) -> tuple[Path, Path]:
+    rows = sorted(rows, key=lambda r: (r.assignment, r.student, r.notebook))
+    json_path, csv_path = course.path("report.json"), course.path("report.csv")
+    json_path.write_text(json.dumps([asdict(r) for r in rows], indent=1, ensure_ascii=False) + "\n")
+    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(asdict(r) for r in rows)
+    return json_path, csv_path
+
+
+def grade(course: Course, *, students: list[str] | None = None, assignments: list[str] | None = None,
+          workers: int | None = None, force: bool = False, progress: bool = True, log=print) -> Summary:
+    if not course.exists:
+        raise CourseError(f"No course in {course.root}: run `make release` and `make collect` first.")
+    if course.settings.sandbox:
+        require_sandbox()
+    pairs = [(s, a) for s, a in course.submissions()
+             if (not students or s in students) and (not assignments or a in assignments)]
+    if students and not pairs:
+        raise CourseError(f"No submissions for {', '.join(students)} in {course.root / 'submitted'}.")
+    dblock.install(course.path(".autograde", "db.lock"))
+    state_path = course.path(".autograde", "state.json")
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    collected_path = course.path(".autograde", "collected.json")
+    collected = json.loads(collected_path.read_text()) if collected_path.exists() else {}
+    releases = {}
+    for a in course.settings.assignments:
+        nb, _ = read_notebook(course.release_notebook(a).read_bytes(), course.settings.lang)
+        releases[a] = nb
+
+    jobs, rows, fingerprints, kept = [], {}, {}, []
+    for student, assignment in pairs:
+        key = f"{student}/{assignment}"
+        fingerprints[key] = _fingerprint(course, student, assignment)
+        previous = state.get(key)
+        if not force and not students and previous and previous["fingerprint"] == fingerprints[key]:
+            kept += [Row(**r) for r in previous["rows"]]
+            continue
+        job, job_rows = _prepare(course, student, assignment, releases, collected)
+        jobs.append(job)
+        rows[key] = job_rows
+
+    workers = max(1, workers or os.cpu_count() or 1)
+    if jobs:
+        log(f"grading {len(jobs)} submission(s) with {min(workers, len(jobs))} worker(s)"
+            + (f"; {len(kept)} unchanged" if kept else ""))
+    bar = Progress(len(jobs), enabled=progress)
+    for result in _run_jobs(course, jobs, workers, bar):
+        for row in rows[f"{result['student']}/{result['assignment']}"]:
+            _apply_result(row, result)
+    fresh = [row for job_rows in rows.values() for row in job_rows]
+    _fill_scores(course, fresh)
+    for key, job_rows in rows.items():
+        state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
+    state_path.write_text(json.dumps(state, indent=1, ensure_ascii=False))
+    all_rows = kept + fresh
+    if students or assignments:  # keep the other students' rows in the report
+        seen = {(r.student, r.assignment, r.notebook) for r in all_rows}
+        all_rows += [Row(**r) for key, entry in state.items() for r in entry["rows"]
+                     if (r["student"], r["assignment"], r["notebook"]) not in seen]
+    grades = export_grades(course)
+    report_json, report_csv = write_report(course, all_rows)
+    return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept))

@@ -1,0 +1,73 @@
+"""README.md, README.ja.md and README.ko.md: every lesson with its title and three Colab links that
+match course.yml and the built notebooks, the places the benchmark tables and the gradcoach
+example go, the screenshot, and the glossary's terms."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from _glossary import find_banned  # noqa: E402
+from coursebuild import load_config, notebook_path  # noqa: E402
+
+READMES = {"en": "README.md", "ja": "README.ja.md", "ko": "README.ko.md"}
+PLACEHOLDERS = ("<!-- gradcoach-example -->", "<!-- bench:gradcoach -->", "<!-- bench:notebooks -->",
+                "<!-- bench:grading -->", "<!-- bench:colab -->")
+SCREENSHOT = ROOT / "docs" / "img" / "lesson.png"
+
+
+def lessons():
+    for path in sorted((ROOT / "lessons").glob("[0-9][0-9]_*.md")):
+        front = yaml.safe_load(path.read_text(encoding="utf-8").split("---", 2)[1])
+        yield path.stem, front["course"]["title"]
+
+
+def table_rows(text):
+    return {m.group(1): m.group(0) for m in re.finditer(r"^\| (\d\d) \|.*$", text, re.M)}
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readme_lists_every_lesson_with_three_working_colab_links(lang):
+    config = load_config()
+    rows = table_rows((ROOT / READMES[lang]).read_text(encoding="utf-8"))
+    expected = list(lessons())
+    assert sorted(rows) == [stem[:2] for stem, _ in expected], "one table row per lesson, no more"
+    for stem, titles in expected:
+        row = rows[stem[:2]]
+        assert f"| {titles[lang]} |" in row, f"{READMES[lang]}: lesson {stem} should be titled {titles[lang]!r}"
+        for badge_lang in READMES:
+            path = notebook_path("notebooks", badge_lang, stem)
+            assert f"]({config.colab_url(path)})" in row, f"{READMES[lang]}: no Colab link to {path}"
+            assert (ROOT / path).exists(), f"{path} is linked from {READMES[lang]} but missing: run `make notebooks`"
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readme_has_the_places_for_the_example_and_the_benchmarks(lang):
+    text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
+    for placeholder in PLACEHOLDERS:
+        assert text.count(placeholder) == 1, f"{READMES[lang]}: {placeholder} should appear once"
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readmes_link_each_other_the_screenshot_and_the_two_commands(lang):
+    text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
+    for other, name in READMES.items():
+        if other != lang:
+            assert f"]({name})" in text
+    assert "](docs/img/lesson.png)" in text
+    assert "make lab" in text and "make test" in text
+
+
+def test_screenshot_is_a_small_png():
+    data = SCREENSHOT.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) < 300_000, "keep the README's screenshot commit-sized"
+
+
+@pytest.mark.parametrize("lang", ["ja", "ko"])
+def test_readme_uses_the_glossary_terms(lang):
+    assert not find_banned((ROOT / READMES[lang]).read_text(encoding="utf-8"), lang)

@@ -1,0 +1,284 @@
+"""Read a lesson (jupytext MyST) and check the rules of CONTRIBUTING.md before anything is built."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+from jsonschema import ValidationError as SchemaError
+from nbformat import NotebookNode
+from nbgrader.nbgraderformat import ValidationError as NbgraderValidationError
+from nbgrader.nbgraderformat.common import SchemaMismatchError
+from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
+
+from .config import LANGUAGES, ROOT
+from .formulas import LABEL_PATTERN, display_formulas
+
+ALLOWED_METADATA = ("lang", "nbgrader", "tags")
+RESERVED_GRADE_IDS = ("course_setup",)  # the setup cell the build adds
+# nbgrader looks for these words anywhere in a line (ClearSolutions, ClearHiddenTests).
+SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+@dataclass(frozen=True)
+class SourceCell:
+    index: int  # position in the lesson file, from 0
+    cell_type: str
+    source: str
+    lang: str | None  # None: shared by all languages (code cells only)
+    nbgrader: dict | None
+    tags: tuple = ()
+
+    @property
+    def first_line(self) -> str:
+        line = next((ln.strip() for ln in self.source.splitlines() if ln.strip()), "")
+        return line if len(line) <= 60 else line[:57] + "..."
+
+    @property
+    def where(self) -> str:
+        return f"cell #{self.index + 1} ({self.cell_type}, first line: {self.first_line!r})"
+
+    @property
+    def grade_id(self) -> str | None:
+        return (self.nbgrader or {}).get("grade_id")
+
+    @property
+    def is_answer(self) -> bool:
+        return bool(self.nbgrader and self.nbgrader.get("solution"))
+
+    @property
+    def is_test(self) -> bool:
+        return bool(self.nbgrader and self.nbgrader.get("grade") and not self.nbgrader.get("solution"))
+
+
+@dataclass
+class Lesson:
+    path: Path
+    titles: dict
+    cells: list
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    def cells_for(self, lang: str) -> list:
+        """The cells of the ``lang`` notebook: shared code cells and that language's cells, in order."""
+        return [c for c in self.cells if c.lang in (None, lang)]
+
+
+@dataclass
+class LessonError(Exception):
+    """One or more broken rules in lesson files; each message names the lesson and the cell."""
+    messages: list = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self.messages)
+
+
+def display_path(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def read_lesson(path: Path) -> Lesson:
+    """Parse and check one lesson; raise :class:`LessonError` listing every broken rule."""
+    path = Path(path)
+    name = display_path(path)
+    try:
+        nb = jupytext.read(path, fmt="md:myst")
+    except Exception as exc:  # jupytext raises many kinds for malformed text
+        raise LessonError([f"{name}: cannot be read as a jupytext MyST notebook: {exc}"]) from None
+    errors = _Errors(name)
+    titles = _titles(nb.metadata, errors)
+    cells = [_source_cell(i, cell, errors) for i, cell in enumerate(nb.cells)]
+    lesson = Lesson(path=path, titles=titles, cells=cells)
+    if not errors:
+        _check_language_groups(lesson, errors)
+        _check_exercises(lesson, errors)
+    if errors:
+        raise LessonError(errors.messages)
+    return lesson
+
+
+class _Errors:
+    def __init__(self, name: str):
+        self.name = name
+        self.messages: list[str] = []
+
+    def add(self, problem: str, cell: SourceCell | None = None) -> None:
+        message = f"{self.name}: {cell.where}: {problem}" if cell else f"{self.name}: {problem}"
+        if message not in self.messages:
+            self.messages.append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+
+def _titles(metadata: dict, errors: _Errors) -> dict:
+    titles = (metadata.get("course") or {}).get("title") if isinstance(metadata.get("course"), dict) else None
+    if not isinstance(titles, dict):
+        errors.add("the front matter needs course: title: {en: …, ja: …, ko: …}")
+        return {}
+    for lang in LANGUAGES:
+        if not isinstance(titles.get(lang), str) or not titles[lang].strip():
+            errors.add(f"the front matter has no course.title.{lang}")
+    language = (metadata.get("kernelspec") or {}).get("language", "python")
+    if language != "python":
+        errors.add(f"kernelspec.language is {language!r}; the course notebooks are Python")
+    return {lang: str(titles.get(lang, "")).strip() for lang in LANGUAGES}
+
+
+def _source_cell(index: int, cell: NotebookNode, errors: _Errors) -> SourceCell:
+    meta = dict(cell.metadata)
+    tags = meta.get("tags") or ()
+    made = SourceCell(index, cell.cell_type, cell.source, meta.get("lang"), meta.get("nbgrader"),
+                      tuple(tags) if isinstance(tags, list) else ())
+    unknown = sorted(set(meta) - set(ALLOWED_METADATA))
+    if unknown:
+        errors.add(f"unknown cell metadata {', '.join(map(repr, unknown))} "
+                   f"(a lesson cell may carry only {', '.join(ALLOWED_METADATA)})", made)
+    if not isinstance(meta.get("tags", []), list):
+        errors.add("'tags' must be a list", made)
+    if cell.cell_type == "raw":
+        errors.add("raw cells are not used in lessons; write a markdown or a code cell", made)
+    elif cell.cell_type == "markdown" and made.lang is None:
+        errors.add('markdown cell has no "lang"; write +++ {"lang": "en"} (or "ja", "ko") above it', made)
+    if made.lang is not None and made.lang not in LANGUAGES:
+        errors.add(f'unknown "lang" {made.lang!r}; use one of {", ".join(LANGUAGES)}', made)
+    if made.nbgrader is not None:
+        _check_nbgrader(made, errors)
+    _check_markers(made, errors)
+    if cell.cell_type == "markdown":
+        _check_formulas(made, errors)
+    return made
+
+
+def _check_nbgrader(cell: SourceCell, errors: _Errors) -> None:
+    meta = cell.nbgrader
+    if not isinstance(meta, dict):
+        errors.add("'nbgrader' metadata must be a mapping", cell)
+        return
+    generated = sorted({"checksum", "cell_type"} & set(meta))
+    if generated:
+        errors.add(f"nbgrader {', '.join(generated)} is computed by the build; remove it from the lesson", cell)
+    node = NotebookNode(cell_type=cell.cell_type, source=cell.source,
+                        metadata=NotebookNode(nbgrader=NotebookNode(copy.deepcopy(meta))))
+    try:
+        MetadataValidatorV3().validate_cell(node)
+    except SchemaMismatchError as exc:
+        errors.add(f"nbgrader metadata: {exc} (write schema_version: 3)", cell)
+    except SchemaError as exc:
+        where = ".".join(map(str, exc.absolute_path))
+        errors.add(f"nbgrader metadata is not valid for schema v3: {(where + ': ') if where else ''}{exc.message}", cell)
+    except NbgraderValidationError as exc:
+        errors.add(f"nbgrader metadata is not valid for schema v3: {str(exc).splitlines()[0]}", cell)
+    if meta.get("grade_id") in RESERVED_GRADE_IDS:
+        errors.add(f"grade_id {meta['grade_id']!r} is reserved for the setup cell the build adds", cell)
+
+
+def _check_markers(cell: SourceCell, errors: _Errors) -> None:
+    meta = cell.nbgrader if isinstance(cell.nbgrader, dict) else {}
+    if meta.get("solution") and cell.cell_type == "code" and SOLUTION_MARKERS[0] not in cell.source:
+        errors.add("this answer cell has no ### BEGIN SOLUTION … ### END SOLUTION; the student form would "
+                   "replace the whole cell (the function's def included) with the stub", cell)
+    for (begin, end), allowed, kind in ((SOLUTION_MARKERS, meta.get("solution"), "solution: true"),
+                                        (HIDDEN_MARKERS, meta.get("grade"), "grade: true")):
+        lines = cell.source.splitlines()
+        if not any(begin in ln or end in ln for ln in lines):
+            continue
+        if not allowed:
+            errors.add(f"### {begin} appears outside a cell with nbgrader {kind}; "
+                       f"nbgrader would leak or reject it", cell)
+            continue
+        open_ = False
+        for ln in lines:
+            if begin in ln:
+                if open_:
+                    errors.add(f"### {begin} inside another {begin} region", cell)
+                open_ = True
+            elif end in ln:
+                if not open_:
+                    errors.add(f"### {end} without a ### {begin} before it", cell)
+                open_ = False
+        if open_:
+            errors.add(f"### {begin} is never closed by ### {end}", cell)
+
+
+def _check_formulas(cell: SourceCell, errors: _Errors) -> None:
+    try:
+        formulas = display_formulas(cell.source)
+    except ValueError as exc:
+        errors.add(str(exc), cell)
+        return
+    for formula in formulas:
+        if formula.label is None:
+            tex = " ".join(formula.tex.split())
+            errors.add(f"the display formula $${tex[:40]}$$ is not followed by <!-- check: some-label --> "
+                       f"(label: {LABEL_PATTERN}); a code cell must check it", cell)
+
+
+def _check_language_groups(lesson: Lesson, errors: _Errors) -> None:
+    """Consecutive cells with ``lang`` form groups in the order en, ja, ko; each group has all three."""
+    order = {lang: i for i, lang in enumerate(LANGUAGES)}
+    groups, current = [], []
+    for cell in lesson.cells + [None]:
+        if cell is not None and cell.lang is not None and (not current or order[cell.lang] >= order[current[-1].lang]):
+            current.append(cell)
+            continue
+        if current:
+            groups.append(current)
+        current = [cell] if cell is not None and cell.lang is not None else []
+    for group in groups:
+        missing = [lang for lang in LANGUAGES if lang not in {c.lang for c in group}]
+        if missing:
+            present = ", ".join(dict.fromkeys(c.lang for c in group))
+            errors.add(f"this text is in {present} but has no {', '.join(missing)} version right after it "
+                       f"(each piece of text appears in en, ja, ko, in that order)", group[0])
+
+
+def _check_exercises(lesson: Lesson, errors: _Errors) -> None:
+    per_lang = {}
+    for lang in LANGUAGES:
+        cells = lesson.cells_for(lang)
+        seen = {}
+        pending = None
+        for cell in cells:
+            gid = cell.grade_id
+            if gid is not None and (cell.nbgrader.get("grade") or cell.nbgrader.get("solution")
+                                    or cell.nbgrader.get("locked")):
+                if gid in seen:
+                    errors.add(f"grade_id {gid!r} is used twice (also by {seen[gid].where})", cell)
+                seen.setdefault(gid, cell)
+            if cell.is_answer:
+                if pending is not None:
+                    _missing_test(pending, errors)
+                pending = cell
+            elif cell.is_test:
+                pending = None
+        if pending is not None:
+            _missing_test(pending, errors)
+        per_lang[lang] = seen
+    everywhere = {gid: [lang for lang in LANGUAGES if gid in per_lang[lang]]
+                  for lang in LANGUAGES for gid in per_lang[lang]}
+    for gid, langs in everywhere.items():
+        first = per_lang[langs[0]][gid]
+        if len(langs) != len(LANGUAGES):
+            missing = [lang for lang in LANGUAGES if lang not in langs]
+            errors.add(f"grade_id {gid!r} exists in {', '.join(langs)} but not in {', '.join(missing)}; "
+                       f"a graded cell with \"lang\" must exist once per language", first)
+            continue
+        for lang in langs[1:]:
+            other = per_lang[lang][gid]
+            if other.nbgrader != first.nbgrader or other.cell_type != first.cell_type:
+                errors.add(f"the nbgrader metadata of {gid!r} differs between languages "
+                           f"({langs[0]}: {first.nbgrader}, {lang}: {other.nbgrader})", other)
+
+
+def _missing_test(answer: SourceCell, errors: _Errors) -> None:
+    errors.add("this answer cell (nbgrader solution: true) is not followed by a test cell "
+               "(grade: true, solution: false, with points) before the next answer cell or the end", answer)
