@@ -64,6 +64,7 @@ class Found:
     assignment: str = ""
     timestamp: str = ""
     resubmission: int = 0
+    filename: str = ""            # the student's own file name (inside the LMS name)
     how: str = ""                 # how the assignment was identified
     problem: str = ""             # why it was not collected (unmatched / superseded)
 
@@ -230,9 +231,9 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
             item.problem = "file name matches no LMS pattern"
             continue
         item.pattern, groups = matched
-        item.student = groups["student_id"]
+        item.student, item.filename = groups["student_id"], groups["file"]
         item.timestamp = _blackboard_time(groups.get("timestamp") or "")
-        if not rel.lower().endswith(".ipynb"):
+        if ".ipynb" not in item.filename.lower():  # Colab's copies may end in "のコピー" or "의 사본"
             item.problem = "not a notebook (.ipynb)"
             continue
         name, item.resubmission = canonical_notebook(groups["file"], course.settings.assignments)
@@ -268,13 +269,15 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
         shutil.rmtree(archive, ignore_errors=True)
         recognised = {}
         for item in items:
-            target = archive / item.path
+            # zip_collect keeps the source's extension: give "x.ipynb のコピー" a proper one
+            name = item.path if item.path.endswith(".ipynb") else item.path + ".ipynb"
+            target = archive / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(staging / item.path, target)
             info = {"student_id": item.student, "file_id": f"{a}.ipynb"}
             if item.timestamp:
                 info["timestamp"] = item.timestamp
-            recognised[item.path] = info
+            recognised[name] = info
         config = course.nbgrader_config()
         config.ZipCollectApp.collector_plugin = LmsCollectorPlugin
         config.ZipCollectApp.force = True
@@ -288,8 +291,8 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
         except SystemExit as exc:  # nbgrader's apps call sys.exit on errors
             raise CourseError(f"nbgrader zip_collect {a} failed (exit {exc.code}); see the messages above.") from None
         for item in items:
-            collected[f"{item.student}/{a}"] = {"lms_path": item.path, "download": kept.name,
-                                                "pattern": item.pattern, "how": item.how}
+            collected[f"{item.student}/{a}"] = {"lms_path": item.path, "filename": item.filename,
+                                                "download": kept.name, "pattern": item.pattern, "how": item.how}
         log(f"collected {a}: {len(items)} submission(s)")
 
     unmatched = [item for item in found if item.problem and not item.problem.startswith("superseded")]

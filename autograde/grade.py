@@ -104,7 +104,7 @@ def _prepare(course: Course, student: str, assignment: str, releases: dict, coll
         rows.append(row)
         src = submitted / f"{name}.ipynb"
         notes = []
-        original = Path(lms.get("lms_path", "")).name
+        original = lms.get("filename", "")
         if original and original != f"{name}.ipynb":
             notes.append(t("repair_filename", lang, name=original, expected=f"{name}.ipynb"))
             row.repairs = f"file name '{original}'"
@@ -324,6 +324,10 @@ def _fill_scores(course: Course, rows: list[Row]) -> None:
             try:
                 nb = gb.find_submission_notebook(row.notebook, row.assignment, row.student)
             except MissingEntry:
+                try:
+                    row.score, row.max_score = 0.0, float(gb.find_assignment(row.assignment).max_score)
+                except MissingEntry:
+                    pass
                 continue
             row.score, row.max_score = float(nb.score), float(nb.max_score)
             row.tests = "; ".join(f"{g.name} {g.score:g}/{g.max_score:g}" for g in
@@ -395,6 +399,11 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         for row in rows[f"{result['student']}/{result['assignment']}"]:
             _apply_result(row, result)
     fresh = [row for job_rows in rows.values() for row in job_rows]
+    submitted = {(s, a) for s, a in course.submissions()}
+    for student in sorted({s for s, _ in submitted} if not students else set(students)):
+        for assignment in assignments or course.settings.assignments:
+            if (student, assignment) not in submitted:
+                fresh.append(Row(student, assignment, assignment, status="missing", problem="nothing submitted"))
     _fill_scores(course, fresh)
     for key, job_rows in rows.items():
         state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}

@@ -20,6 +20,7 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,8 +37,6 @@ from traitlets import Dict, Unicode
 INSIDE = Path(__file__).with_name("inside")
 MOUNT_POINT = "/opt/autograde"
 HOME = "/tmp/home"
-RUN_DIR = "/run/ag"
-SOCKETS = "/tmp/.k/k"  # inside the sandbox's own /tmp; the grader reaches it via /proc/PID/root
 ROOT_UID_BASE = 1_900_000_000
 MAX_MESSAGE = 64 * 1024 * 1024
 _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "mime.types", "nsswitch.conf")
@@ -110,15 +109,15 @@ def _isolation_args(as_root: bool) -> list[str]:
 
 def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | None,
                info_fd: int | None = None) -> list[str]:
-    """The bwrap prefix that runs a command in a fresh sandbox; ``kernel_dir`` appears read-only
-    as ``/run/ag`` (connection file, passwd)."""
+    """The bwrap prefix that runs a command in a fresh sandbox (``kernel_dir`` holds the
+    sandbox's /etc/passwd and /etc/group)."""
     args = [shutil.which("bwrap") or "bwrap", *_isolation_args(uid is not None),
             "--die-with-parent", "--new-session", "--clearenv", "--hostname", "grader"]
     if info_fd is not None:
         args += ["--info-fd", str(info_fd)]
     roots = _python_roots()
     # bwrap would create missing parents of mount points as 0700 (root mode): make them 0755.
-    parents = sorted({str(p) for path in [*roots, MOUNT_POINT, RUN_DIR, "/etc/passwd"]
+    parents = sorted({str(p) for path in [*roots, MOUNT_POINT, "/etc/passwd"]
                       for p in Path(path).parents} - {"/"})
     for parent in parents:
         args += ["--perms", "0755", "--dir", parent]
@@ -126,7 +125,6 @@ def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | 
     for root in roots:
         args += ["--ro-bind", root, root]
     args += ["--ro-bind", str(INSIDE), MOUNT_POINT,
-             "--ro-bind", kernel_dir, RUN_DIR,
              "--ro-bind", os.path.join(kernel_dir, "passwd"), "/etc/passwd",
              "--ro-bind", os.path.join(kernel_dir, "group"), "/etc/group",
              "--proc", "/proc", "--dev", "/dev",
@@ -137,15 +135,15 @@ def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | 
     return args
 
 
-def kernel_env(lang: str, boot: dict) -> dict[str, str]:
-    """The kernel's whole environment (bwrap starts from an empty one)."""
-    home = boot["home"]
+def kernel_env(lang: str, home: str) -> dict[str, str]:
+    """The kernel's whole environment (bwrap starts from an empty one). The zygote replaces
+    ``{home}`` by each kernel's own home."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "USER": "student", "LOGNAME": "student",
-           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLCONFIGDIR": f"{home}/.config/matplotlib",
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp", "MPLCONFIGDIR": f"{home}/.config/matplotlib",
            "IPYTHONDIR": f"{home}/.ipython", "JUPYTER_RUNTIME_DIR": f"{home}/.runtime",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "PYDEVD_DISABLE_FILE_VALIDATION": "1", "GRADCOACH_LANG": lang,
-           "AUTOGRADE_BOOT": json.dumps(boot)}
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           "GRADCOACH_LANG": lang}
     if os.environ.get("NBGRADER_EXECUTION"):
         env["NBGRADER_EXECUTION"] = os.environ["NBGRADER_EXECUTION"]
     return env
@@ -187,11 +185,204 @@ def require_sandbox() -> None:
         raise SandboxUnavailable(UNAVAILABLE_HELP.format(problem=problem))
 
 
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel is boot.py inside bwrap, reached over IPC sockets.
+class Zygote:
+    """The grader's side of inside/zygote.py: one sandbox per worker process, one fork per kernel.
 
-    The kernel binds its sockets in its private /tmp (``SOCKETS``); the grader connects through
-    ``/proc/<sandbox pid>/root``, so no host directory is writable from inside. Configured through
+    Kernels of the same worker run one after another in this sandbox; after each one
+    :meth:`reset` kills what it left running and empties /tmp and /dev/shm.
+    """
+
+    _instances: dict[str, "Zygote"] = {}
+
+    def __init__(self, limits: Limits, lang: str):
+        self.limits, self.lang = limits, lang
+        self.root_mode = os.getuid() == 0
+        self.run_dir = tempfile.mkdtemp(prefix="ag-")
+        _write_identity(self.run_dir, ROOT_UID_BASE if self.root_mode else os.getuid())
+        self.log = tempfile.TemporaryFile()
+        read_end, write_end = os.pipe()
+        env = kernel_env(lang, HOME)
+        caps = ["--cap-add", "CAP_KILL", "--cap-add", "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER"] \
+            if self.root_mode else []
+        argv = bwrap_argv(self.run_dir, limits, env, ROOT_UID_BASE if self.root_mode else None, info_fd=write_end)
+        split = argv.index("--die-with-parent")  # after _isolation_args, whose --cap-drop ALL comes first
+        argv = argv[:split] + caps + argv[split:]
+        try:
+            self.process = subprocess.Popen(
+                [*argv, sys.executable, "-I", "-B", f"{MOUNT_POINT}/zygote.py"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self.log, pass_fds=(write_end,), text=True, bufsize=1,
+                start_new_session=True)
+        finally:
+            os.close(write_end)
+        try:
+            self.sandbox_pid = _read_child_pid(read_end)
+        finally:
+            os.close(read_end)
+        ready = self._read(timeout=120)
+        if self.sandbox_pid is None or not ready.get("ready"):
+            raise RuntimeError(f"the sandbox did not start: {self.log_tail() or ready}")
+        self.host_pid = _host_pid(self.sandbox_pid, ready["pid"]) or self.sandbox_pid
+        self.root = f"/proc/{self.host_pid}/root"
+
+    @classmethod
+    def get(cls, limits: Limits, lang: str) -> "Zygote":
+        key = json.dumps([asdict(limits), lang])
+        zygote = cls._instances.get(key)
+        if zygote is None or zygote.process.poll() is not None:
+            zygote = cls._instances[key] = cls(limits, lang)
+        return zygote
+
+    def _read(self, timeout: float = 60) -> dict:
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        return json.loads(line) if line else {}
+
+    def request(self, **cmd) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(cmd) + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return {"error": "the sandbox has stopped"}
+        return self._read() or {"error": "the sandbox has stopped"}
+
+    def spawn(self, connection: dict, boot: dict, env: dict, extra: list[str]) -> tuple[int, int, str]:
+        reply = self.request(cmd="spawn", connection=connection, boot=boot, env=env, extra=extra)
+        if "error" in reply:
+            raise RuntimeError(reply["error"])
+        host = None
+        deadline = time.monotonic() + 10
+        while host is None and time.monotonic() < deadline:
+            host = _host_pid(self.host_pid, reply["pid"])
+            if host is None:
+                time.sleep(0.005)
+        if host is None:
+            raise RuntimeError("the kernel process vanished at start")
+        return reply["pid"], host, reply["dir"]
+
+    def status(self, pid: int) -> int | None:
+        reply = self.request(cmd="status", pid=pid)
+        if "error" in reply:
+            return -9
+        return reply.get("status") if reply.get("known") else None
+
+    def reset(self) -> None:
+        self.request(cmd="reset")
+
+    def log_tail(self, limit: int = 2000) -> str:
+        return _tail(self.log, limit)
+
+
+def _read_child_pid(fd: int, timeout: float = 60.0) -> int | None:
+    """bwrap's --info-fd JSON ({"child-pid": N}); None if bwrap exits without writing it."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+        try:
+            return int(json.loads(data)["child-pid"])
+        except (ValueError, KeyError):
+            continue
+    return None
+
+
+def _tail(fh, limit: int) -> str:
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - limit))
+        data = fh.read()
+        return (data.decode("utf-8", "replace") if isinstance(data, bytes) else data).strip()
+    except (OSError, ValueError):
+        return ""
+
+
+def _host_pid(ancestor: int, ns_pid: int) -> int | None:
+    """The host pid of the process that is ``ns_pid`` inside the sandbox below host pid ``ancestor``."""
+    todo, seen = [ancestor], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("NSpid:") and int(line.split()[-1]) == ns_pid and pid != ancestor or (
+                            line.startswith("NSpid:") and pid == ancestor and int(line.split()[-1]) == ns_pid):
+                        return pid
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+class ZygoteProcess:
+    """What jupyter_client's LocalProvisioner expects of a Popen, for a kernel forked by the zygote."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, zygote: Zygote, ns_pid: int, host_pid: int):
+        self.zygote, self.ns_pid, self.pid = zygote, ns_pid, host_pid
+        self.returncode: int | None = None
+
+    def _gone(self) -> bool:
+        try:
+            with open(f"/proc/{self.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("State:"):
+                        return line.split()[1] in ("Z", "X")
+        except OSError:
+            return True
+        return False
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._gone():
+            for _ in range(100):
+                status = self.zygote.status(self.ns_pid)
+                if status is not None:
+                    self.returncode = status
+                    break
+                time.sleep(0.01)
+            else:
+                self.returncode = -9
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            os.killpg(self.pid, signum)  # the kernel leads its own session (setsid in the zygote)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel is forked by the worker's sandboxed zygote (or, with
+    ``sandbox: False``, started directly), reached over IPC sockets.
+
+    The kernel binds its sockets in the sandbox's private /tmp; the grader connects through
+    ``/proc/<zygote>/root``, so no host directory is writable from inside. Configured through
     traitlets (``SandboxKernelManager.settings``): ``limits`` (:class:`Limits` fields), ``lang``,
     ``sandbox`` (False only with --unsafe-no-sandbox), and the guard's ``entry`` and ``aliases``.
     """
@@ -203,13 +394,13 @@ class SandboxKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.kernel_dir = tempfile.mkdtemp(prefix="ag-")
         self.transport = "ipc"
-        self.ip = SOCKETS if self.sandboxed else os.path.join(self.kernel_dir, "k")
+        self.ip = os.path.join(self.kernel_dir, "k")
         self.connection_file = os.path.join(self.kernel_dir, "kernel.json")
-        self.uid = (ROOT_UID_BASE + secrets.randbelow(10**8)) if os.getuid() == 0 else None
+        self.uid = (ROOT_UID_BASE + 1 + secrets.randbelow(10**8)) if os.getuid() == 0 else None
         self.stderr_log = tempfile.TemporaryFile()
+        self.zygote: Zygote | None = None
         self._sandbox_spec = KernelSpec(
-            argv=[sys.executable, "-I", "-B", os.path.join(MOUNT_POINT if self.sandboxed else str(INSIDE), "boot.py"),
-                  "-f", f"{RUN_DIR}/kernel.json" if self.sandboxed else "{connection_file}"],
+            argv=[sys.executable, "-I", "-B", str(INSIDE / "boot.py"), "-f", "{connection_file}"],
             display_name="Python 3 (grading sandbox)", language="python", interrupt_mode="message", env={})
 
     @property
@@ -232,79 +423,57 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def boot_config(self) -> dict:
         return {"rlimits": self.limits.rlimits(), "uid": self.uid if self.sandboxed else None,
-                "home": HOME if self.sandboxed else os.path.join(self.kernel_dir, "home"),
-                "sockets": os.path.dirname(self.ip), "lang": self.settings.get("lang", "en"),
+                "home": os.path.join(self.kernel_dir, "home"), "lang": self.settings.get("lang", "en"),
                 "entry": self.settings["entry"], "aliases": self.settings.get("aliases", {}),
                 "max_output_chars": self.limits.max_output_chars}
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         boot = self.boot_config()
-        env = kernel_env(boot["lang"], boot)
-        kw.update(cwd=self.kernel_dir, stdout=subprocess.DEVNULL, stderr=self.stderr_log)
         if not self.sandboxed:
-            kw["env"] = {**os.environ, **env}
+            env = {**os.environ, **kernel_env(boot["lang"], boot["home"]), "AUTOGRADE_BOOT": json.dumps(boot)}
+            env.pop("TMPDIR")
+            kw.update(cwd=self.kernel_dir, stdout=subprocess.DEVNULL, stderr=self.stderr_log, env=env)
             await super()._async_launch_kernel(kernel_cmd, **kw)
             return
-        _write_identity(self.kernel_dir, self.uid if self.uid is not None else os.getuid())
-        if self.uid is not None:
-            for path in (self.kernel_dir, *(str(p) for p in Path(self.kernel_dir).iterdir())):
-                os.chown(path, self.uid, self.uid)
-        read_end, write_end = os.pipe()
-        try:
-            prefix = bwrap_argv(self.kernel_dir, self.limits, {**env, "TMPDIR": "/tmp"}, self.uid, info_fd=write_end)
-            kw.update(env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, pass_fds=(write_end,))
-            await super()._async_launch_kernel(prefix + kernel_cmd, **kw)
-            os.close(write_end)
-            write_end = -1
-            child = await asyncio.get_running_loop().run_in_executor(None, _read_child_pid, read_end)
-        finally:
-            os.close(read_end)
-            if write_end >= 0:
-                os.close(write_end)
-        if child is None:
-            raise RuntimeError(f"the sandbox did not start: {self.stderr_tail() or 'no message'}")
-        # From here on the grader's side of every socket is the sandbox's /tmp seen from outside.
-        self.ip = f"/proc/{child}/root{SOCKETS}"
+        loop = asyncio.get_running_loop()
+        self.zygote = await loop.run_in_executor(None, Zygote.get, self.limits, boot["lang"])
+        extra = kernel_cmd[kernel_cmd.index("-f") + 2:]
+        connection = {k: v for k, v in self.get_connection_info().items() if k != "ip"}
+        connection["key"] = connection["key"].decode() if isinstance(connection["key"], bytes) else connection["key"]
+        ns_pid, host_pid, kdir = await loop.run_in_executor(
+            None, self.zygote.spawn, connection, boot, kernel_env(boot["lang"], "{home}"), extra)
+        self.provisioner.process = ZygoteProcess(self.zygote, ns_pid, host_pid)
+        self.provisioner.pid, self.provisioner.pgid = host_pid, None
+        self.kernel_dir_inside = kdir
+        self.ip = f"{self.zygote.root}{kdir}/k"
+        self.provisioner.connection_info = self.get_connection_info()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
+            if self.zygote is not None:
+                self.zygote.reset()
 
     cleanup_resources = _async_cleanup_resources
 
     def exit_status(self) -> int | None:
-        """The sandbox's exit status once the kernel is gone (bwrap passes the kernel's on)."""
+        """How the kernel ended (a negative number: killed by that signal), None while it runs."""
         process = getattr(self.provisioner, "process", None)
         return None if process is None else process.poll()
 
     def stderr_tail(self, limit: int = 2000) -> str:
-        """The end of what the kernel (and bwrap) wrote to stderr."""
-        try:
-            size = self.stderr_log.seek(0, os.SEEK_END)
-            self.stderr_log.seek(max(0, size - limit))
-            return self.stderr_log.read().decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
-
-
-def _read_child_pid(fd: int, timeout: float = 30.0) -> int | None:
-    """bwrap's --info-fd JSON ({"child-pid": N}); None if bwrap exits without writing it."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-        try:
-            return int(json.loads(data)["child-pid"])
-        except (ValueError, KeyError):
-            continue
-    return None
+        """The end of what the kernel (or the sandbox) wrote to stderr."""
+        if self.zygote is not None:
+            kdir = getattr(self, "kernel_dir_inside", None)
+            if kdir:
+                try:
+                    with open(f"{self.zygote.root}{kdir}/kernel.log", "rb") as fh:
+                        return _tail(fh, limit)
+                except OSError:
+                    pass
+            return self.zygote.log_tail(limit)
+        return _tail(self.stderr_log, limit)
 
 
 def settings_dict(limits: Limits, lang: str, sandbox: bool, entry: str, aliases: dict) -> dict:

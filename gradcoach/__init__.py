@@ -28,6 +28,7 @@ from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
 from .report import Block, Report, fmt
+from . import graph, plotting  # both import matplotlib/torchviz only when called
 
 __all__ = [
     "check", "check_second", "check_formula", "confirm",

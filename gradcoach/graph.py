@@ -14,35 +14,11 @@ import warnings
 
 import torch
 
-from .i18n import language
+from .i18n import catalogue, language
 
-TEXT = {
-    "en": {
-        "leaf": "leaf",
-        "shown_above": "(shown above)",
-        "no_graph": "{name} has no grad_fn: it is not the result of operations on tensors with requires_grad=True.",
-        "no_dot": "(Graphviz's `dot` was not found, so the graph is shown as text. "
-                  "Install it with `apt-get install graphviz` or `conda install python-graphviz`.)",
-        "no_torchviz": "(torchviz is not installed, so the graph is shown as text: `pip install torchviz`.)",
-    },
-    "ja": {
-        "leaf": "葉テンソル",
-        "shown_above": "（上に表示済み）",
-        "no_graph": "{name} には grad_fn がありません。requires_grad=True のテンソルから計算された結果ではないためです。",
-        "no_dot": "（Graphviz の `dot` が見つからないため、計算グラフを文字で表示します。"
-                  "`apt-get install graphviz` または `conda install python-graphviz` で入れられます。）",
-        "no_torchviz": "（torchviz がインストールされていないため、計算グラフを文字で表示します: "
-                       "`pip install torchviz`）",
-    },
-    "ko": {
-        "leaf": "리프 텐서",
-        "shown_above": "(위에 표시함)",
-        "no_graph": "{name}에는 grad_fn이 없습니다. requires_grad=True인 텐서로 계산한 결과가 아니기 때문입니다.",
-        "no_dot": "(Graphviz의 `dot`을 찾지 못해 계산 그래프를 글자로 표시합니다. "
-                  "`apt-get install graphviz` 또는 `conda install python-graphviz`로 설치할 수 있습니다.)",
-        "no_torchviz": "(torchviz가 설치되어 있지 않아 계산 그래프를 글자로 표시합니다: `pip install torchviz`)",
-    },
-}
+def _messages(lang: str | None) -> dict[str, str]:
+    """This module's texts (catalogue keys ``graph_*``) in one language."""
+    return {k[6:]: v for k, v in catalogue(lang or language()).items() if k.startswith("graph_")}
 
 
 class AutogradGraph:
@@ -68,7 +44,7 @@ def _shape(t: torch.Tensor) -> str:
 def graph_text(outputs, params: dict | None = None, *, lang: str | None = None) -> str:
     """The graph as an indented tree, outputs at the top, leaf tensors (``.grad`` is filled there) at
     the bottom; ``params`` names tensors as torchviz's ``params`` does."""
-    text = TEXT[lang or language()]
+    text = _messages(lang)
     names = {id(t): name for name, t in (params or {}).items()}
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     lines, seen = [], set()
@@ -105,7 +81,7 @@ def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = No
     """The graph behind ``outputs`` (a tensor or a tuple of them), drawn by torchviz through
     Graphviz's `dot` when both are installed, as text otherwise (``.note`` says why)."""
     text = graph_text(outputs, params, lang=lang)
-    messages = TEXT[lang or language()]
+    messages = _messages(lang)
     try:
         from torchviz import make_dot
     except ImportError:

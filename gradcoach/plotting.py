@@ -21,7 +21,7 @@ import math
 import torch
 
 from ._safe import np
-from .i18n import LANGUAGES, language
+from .i18n import LANGUAGES, catalogue, language
 
 # Families tried first, per language (the first installed wins); any other installed font whose
 # character map covers the labels is the last resort.
@@ -33,66 +33,12 @@ CJK_FAMILIES = {
            "Malgun Gothic", "Apple SD Gothic Neo", "AppleGothic", "UnDotum", "Baekmuk Gulim",
            "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC"),
 }
-FONT_HINT = {
-    "ja": "（図の文字: 日本語フォントが見つからないため英語で表示します。Colab では "
-          "`!apt-get -qq install fonts-noto-cjk` を実行してから、このセルをもう一度実行してください。）",
-    "ko": "(그림의 글자: 한국어 글꼴을 찾지 못해 영어로 표시합니다. Colab에서는 "
-          "`!apt-get -qq install fonts-noto-cjk`를 실행한 뒤 이 셀을 다시 실행하세요.)",
-}
 
-TEXT = {
-    "en": {
-        "tangent_title": "Tangent lines: the slope is the derivative autograd computes",
-        "tangent_line": "tangent at x = {x0:.3g} (slope {slope:.3g})",
-        "point": "point of tangency",
-        "fd_title": "Finite-difference error vs step size h (x = {x0:.3g})",
-        "fd_x": "step size h",
-        "fd_y": "error |difference quotient − analytic derivative|",
-        "fd_central64": "central difference (float64)",
-        "fd_forward64": "forward difference (float64)",
-        "fd_central32": "central difference (float32)",
-        "fd_step": "gradcoach's step",
-        "fd_rounding": "rounding error dominates",
-        "fd_truncation": "truncation error dominates",
-        "jac_title": "Jacobian J[i, j] = ∂yᵢ/∂xⱼ",
-        "jac_x": "input element j (xⱼ)",
-        "jac_y": "output element i (yᵢ)",
-    },
-    "ja": {
-        "tangent_title": "接線の傾きは、autograd が計算する微分係数",
-        "tangent_line": "x = {x0:.3g} での接線（傾き {slope:.3g}）",
-        "point": "接点",
-        "fd_title": "有限差分の誤差と刻み幅 h（x = {x0:.3g}）",
-        "fd_x": "刻み幅 h",
-        "fd_y": "誤差 |差分商 − 解析解|",
-        "fd_central64": "中心差分（float64）",
-        "fd_forward64": "前進差分（float64）",
-        "fd_central32": "中心差分（float32）",
-        "fd_step": "gradcoach の刻み幅",
-        "fd_rounding": "丸め誤差が支配的",
-        "fd_truncation": "打ち切り誤差が支配的",
-        "jac_title": "ヤコビ行列 J[i, j] = ∂yᵢ/∂xⱼ",
-        "jac_x": "入力の要素 j（xⱼ）",
-        "jac_y": "出力の要素 i（yᵢ）",
-    },
-    "ko": {
-        "tangent_title": "접선의 기울기는 autograd가 계산하는 미분계수",
-        "tangent_line": "x = {x0:.3g}에서의 접선 (기울기 {slope:.3g})",
-        "point": "접점",
-        "fd_title": "유한 차분의 오차와 간격 h (x = {x0:.3g})",
-        "fd_x": "간격 h",
-        "fd_y": "오차 |차분 몫 − 해석해|",
-        "fd_central64": "중심 차분 (float64)",
-        "fd_forward64": "전진 차분 (float64)",
-        "fd_central32": "중심 차분 (float32)",
-        "fd_step": "gradcoach의 간격",
-        "fd_rounding": "반올림 오차가 지배적",
-        "fd_truncation": "절단 오차가 지배적",
-        "jac_title": "야코비 행렬 J[i, j] = ∂yᵢ/∂xⱼ",
-        "jac_x": "입력 원소 j (xⱼ)",
-        "jac_y": "출력 원소 i (yᵢ)",
-    },
-}
+
+def _messages(lang: str) -> dict[str, str]:
+    """This module's labels (catalogue keys ``plot_*``) in one language."""
+    return {k[5:]: v for k, v in catalogue(lang).items() if k.startswith("plot_")}
+
 
 _chosen: dict[str, str | None] = {}
 _hinted: set[str] = set()
@@ -109,7 +55,7 @@ def _charmap(entry) -> set[int]:
 
 
 def _label_chars(lang: str) -> set[int]:
-    chars = set("".join(TEXT[lang].values())) - set("".join(TEXT["en"].values()))
+    chars = set("".join(_messages(lang).values())) - set("".join(_messages("en").values()))
     return {ord(c) for c in chars if not c.isspace()}
 
 
@@ -177,9 +123,9 @@ def _text(lang: str | None) -> dict[str, str]:
     if lang != "en" and use_cjk_font(lang) is None:
         if lang not in _hinted:
             _hinted.add(lang)
-            print(FONT_HINT[lang])
+            print(_messages(lang)["font_hint"])
         lang = "en"
-    return TEXT[lang]
+    return _messages(lang)
 
 
 def _axes(ax, figsize):

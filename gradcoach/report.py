@@ -81,6 +81,8 @@ class Report:
         if not self.passed:
             return t("summary_fail")
         n = sum(b.got.size for b in self.blocks if b.got is not None)
+        if self.kind == "value":
+            return t("summary_pass_value", n=n)
         with_analytic = any(b.analytic is not None for b in self.blocks)
         return t("summary_pass" if with_analytic else "summary_pass_two", n=n)
 

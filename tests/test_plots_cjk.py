@@ -143,13 +143,3 @@ def test_jacobian_heatmap_shows_the_jacobian_of_a_function():
     assert image.shape == (3, 3)
     assert [image[i][i] for i in range(3)] == [2.0, 4.0, 6.0]
     assert image[0][1] == 0 and len(ax.texts) == 9
-
-
-@pytest.mark.parametrize("lang", ["ja", "ko"])
-def test_plot_and_graph_labels_use_the_glossary_terms(lang):
-    from _glossary import find_banned
-
-    from gradcoach import graph
-
-    texts = "\n".join(list(plotting.TEXT[lang].values()) + list(graph.TEXT[lang].values()) + [plotting.FONT_HINT[lang]])
-    assert not find_banned(texts, lang)

@@ -42,8 +42,10 @@ def run(paths: list | None = None) -> str:
         slow += not ok
         lines.append(f"| {rel} | {cells:.2f} s | {total:.2f} s | {'✓' if ok else '✗'} |")
     lines.append("")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines.append(f"{len(paths) - slow} of {len(paths)} notebooks under {TARGET_SECONDS:.0f} s; median of {REPEATS} runs, "
-                 f"Python {platform.python_version()}, {os.cpu_count()} CPUs.")
+                 f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load:.1f} at the end "
+                 "(`import torch` alone slows down several-fold on a busy machine).")
     return "\n".join(lines)
 
 
