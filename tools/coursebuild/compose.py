@@ -9,6 +9,7 @@ from nbformat import NotebookNode
 
 from .config import LANGUAGES, CourseConfig
 from .lesson import Lesson, SourceCell
+from .prose import unwrap_japanese
 
 FORMS = ("solutions", "notebooks")  # nbgrader source form, student form
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -69,14 +70,15 @@ def _cell_ids(lesson: Lesson, cells: list) -> list:
     return ids
 
 
-def _body_cell(cell: SourceCell, cid: str) -> NotebookNode:
+def _body_cell(cell: SourceCell, cid: str, lang: str) -> NotebookNode:
     metadata = {}
     if cell.nbgrader is not None:
         metadata["nbgrader"] = dict(cell.nbgrader)
     if cell.tags:
         metadata["tags"] = list(cell.tags)
     if cell.cell_type == "markdown":
-        return nbformat.v4.new_markdown_cell(cell.source, id=cid, metadata=metadata)
+        source = unwrap_japanese(cell.source) if lang == "ja" else cell.source
+        return nbformat.v4.new_markdown_cell(source, id=cid, metadata=metadata)
     return nbformat.v4.new_code_cell(cell.source, id=cid, metadata=metadata)
 
 
@@ -88,7 +90,7 @@ def compose(lesson: Lesson, lang: str, form: str, config: CourseConfig) -> Noteb
         nbformat.v4.new_markdown_cell(header_markdown(lesson, lang, form, config), id="course-header"),
         nbformat.v4.new_code_cell(setup_source(lang, config), id="course-setup",
                                   metadata={"nbgrader": dict(SETUP_NBGRADER)}),
-    ] + [_body_cell(cell, cid) for cell, cid in zip(cells, _cell_ids(lesson, cells))]
+    ] + [_body_cell(cell, cid, lang) for cell, cid in zip(cells, _cell_ids(lesson, cells))]
     return nb
 
 

@@ -1,0 +1,29 @@
+"""Typography of generated text cells.
+
+Lesson sources wrap Japanese prose at ~100 columns for editing, but Markdown renders a line break
+inside a paragraph as a space, and Japanese puts no spaces between words: a stray gap would
+appear in mid-sentence. So a line break between two Japanese characters is removed (outside code
+fences and display math). Korean separates words with spaces, so a break there is right as is.
+"""
+from __future__ import annotations
+
+import re
+
+_JA = r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
+_ENDS_JA = re.compile(_JA + r"$")
+_STARTS_JA = re.compile(r"^" + _JA)
+
+
+def unwrap_japanese(text: str) -> str:
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        marker = line.lstrip()
+        toggles = marker.startswith("```") or marker.startswith("~~~") or marker.strip() == "$$"
+        if (not fenced and not toggles and out and _ENDS_JA.search(out[-1]) and _STARTS_JA.search(line)):
+            out[-1] += line
+        else:
+            out.append(line)
+        if toggles:
+            fenced = not fenced
+    return "\n".join(out)
