@@ -56,7 +56,7 @@ def cmd_grade(args) -> int:
         return cmd_sample(args)
     _apply_options(course, args)
     summary = grade(course, students=args.student or None, assignments=args.assignment or None,
-                    workers=args.workers, force=args.force, progress=not args.quiet)
+                    workers=args.workers, force=args.force, progress=not args.quiet, feedback=args.feedback)
     _print_summary(course, summary)
     return 0
 
@@ -118,7 +118,7 @@ def cmd_sample(args) -> int:
           f"(Moodle-, Canvas- and folder-style names)")
     collect(course, download)
     _apply_options(course, args)
-    summary = grade(course, workers=args.workers, force=True, progress=not args.quiet)
+    summary = grade(course, workers=args.workers, force=True, progress=not args.quiet, feedback=args.feedback)
     _print_summary(course, summary)
     return 0
 
@@ -161,6 +161,7 @@ def main(argv=None) -> int:
         p.add_argument("--timeout", type=int, help="seconds per cell (default 120)")
         p.add_argument("--lang", default=os.environ.get("COURSE_LANG"), help="sample class language")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--no-feedback", dest="feedback", action="store_false", help="skip the HTML feedback")
         p.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT bubblewrap (only for notebooks you trust)")
         p.set_defaults(func=func)

@@ -140,9 +140,13 @@ def _write_notes(course: Course, student: str, assignment: str, notebook: str, n
 _worker: dict = {}
 
 
-def _init_worker(root: str, db_url: str | None) -> None:
+def _init_worker(root: str, db_url: str | None, feedback: bool = True) -> None:
+    import warnings
+
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
+
+    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's autoflush notices from nbgrader's api
 
     course = Course(root, db_url=db_url)
     dblock.install(course.path(".autograde", "db.lock"))
@@ -150,7 +154,7 @@ def _init_worker(root: str, db_url: str | None) -> None:
     config.CourseDirectory.submitted_directory = "repaired"
     config.NbGraderAPI.log_level = "WARN"
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    _worker.update(course=course, api=api)
+    _worker.update(course=course, api=api, feedback=feedback)
 
 
 def _grade_job(job: dict) -> dict:
@@ -172,13 +176,14 @@ def _grade_job(job: dict) -> dict:
                 out["error"] = _last_error(result)
             else:
                 out["cells_run"] = _cells_run(course, student, assignment, gradable)
-                feedback = api.generate_feedback(assignment, student, force=True)
-                if not feedback["success"]:
-                    out["error"] = "feedback: " + _last_error(feedback)
+                if _worker["feedback"]:
+                    feedback = api.generate_feedback(assignment, student, force=True)
+                    if not feedback["success"]:
+                        out["error"] = "feedback: " + _last_error(feedback)
         else:
             _record_zero(course, student, assignment)
         for nb in job["notebooks"]:
-            if not nb["grade"]:
+            if not nb["grade"] and _worker["feedback"]:
                 _zero_feedback(course, student, assignment, nb["name"], nb["problem"])
     except Exception as exc:  # noqa: BLE001 - one failing submission never stops the batch
         out["error"] = f"{type(exc).__name__}: {exc}"
@@ -264,11 +269,11 @@ def _mmss(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _run_jobs(course: Course, jobs: list[dict], workers: int, progress: Progress) -> list[dict]:
+def _run_jobs(course: Course, jobs: list[dict], workers: int, progress: Progress, feedback: bool) -> list[dict]:
     """Run the jobs in ``workers`` processes. If a worker process dies (not a failing notebook:
     those are handled inside the job), the jobs it took down are retried once, each alone."""
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    initargs = (str(course.root), course.settings.db_url or None)
+    initargs = (str(course.root), course.settings.db_url or None, feedback)
     results, retry = [], []
 
     def run(batch: list[dict], n: int, last_try: bool) -> None:
@@ -359,7 +364,8 @@ def write_report(course: Course, rows: list[Row]) -> tuple[Path, Path]:
 
 
 def grade(course: Course, *, students: list[str] | None = None, assignments: list[str] | None = None,
-          workers: int | None = None, force: bool = False, progress: bool = True, log=print) -> Summary:
+          workers: int | None = None, force: bool = False, progress: bool = True, feedback: bool = True,
+          log=print) -> Summary:
     if not course.exists:
         raise CourseError(f"No course in {course.root}: run `make release` and `make collect` first.")
     if course.settings.sandbox:
@@ -395,7 +401,7 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         log(f"grading {len(jobs)} submission(s) with {min(workers, len(jobs))} worker(s)"
             + (f"; {len(kept)} unchanged" if kept else ""))
     bar = Progress(len(jobs), enabled=progress)
-    for result in _run_jobs(course, jobs, workers, bar):
+    for result in _run_jobs(course, jobs, workers, bar, feedback):
         for row in rows[f"{result['student']}/{result['assignment']}"]:
             _apply_result(row, result)
     fresh = [row for job_rows in rows.values() for row in job_rows]

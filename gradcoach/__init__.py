@@ -69,7 +69,11 @@ def _formula_check(f, formula, at, v, atol, rtol, label, reveal):
     inputs = tuple(torch.tensor(value_to_f64(p), dtype=torch.float64, requires_grad=True) for p in points)
     with torch.enable_grad():
         out = f(*inputs)
-        weights = torch.ones_like(out) if v is None else torch.as_tensor(value_to_f64(v)).reshape(out.shape)
+        # no grad_outputs for a scalar: passing one makes torch import a large module on first use
+        if v is not None:
+            weights = torch.as_tensor(value_to_f64(v)).reshape(out.shape)
+        else:  # a vector output without v is reported as such by the check below
+            weights = None if out.numel() == 1 else torch.ones_like(out)
         grads = torch.autograd.grad(out, inputs, grad_outputs=weights, allow_unused=True)
     grads = tuple(torch.zeros_like(x) if g is None else g.detach() for g, x in zip(grads, inputs))
     got = grads if len(grads) > 1 else grads[0]

@@ -42,6 +42,8 @@ class _Explanation:
     def __str__(self) -> str:
         return f"💡 {t('err_title')}: {self.text}"
 
+    __repr__ = __str__  # what text-only front ends show
+
     def _repr_html_(self) -> str:
         import html
 

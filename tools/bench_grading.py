@@ -1,0 +1,135 @@
+"""Benchmark: grading throughput of autograde vs stock `nbgrader autograde` on the same 40 submissions (target ≥ 2×, identical scores).
+
+Both grade the same clean submissions of lessons 01 and 02 (20 synthetic students: correct,
+partial, wrong, erroring and unanswered answers, built by autograde/sample_class from the
+solutions) in the same run. Stock is `nbgrader autograde <lesson>` as nbgrader ships it: one
+process, no sandbox, a fresh kernel per notebook. autograde runs with its defaults: one worker per
+core, every kernel in the bubblewrap sandbox. "autograde step" is the same work as stock
+(autograde into the gradebook); "full pipeline" adds the HTML feedback, grades.csv and the report.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROFILES = ("correct", "partial", "wrong", "error", "unanswered")
+STUDENTS = 20
+TARGET = 2.0
+
+
+def _lessons() -> Path:
+    from autograde.course import lesson_sources
+
+    solutions = ROOT / "solutions" / "en"
+    if len([n for n in lesson_sources(solutions) if n[:2] in ("01", "02")]) == 2:
+        return solutions
+    return ROOT / "tests" / "fixtures" / "autograde" / "solutions" / "en"
+
+
+def _scores(db_url: str, course_id: str, pairs) -> dict:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(db_url, course_id) as gb:
+        for student, assignment in pairs:
+            try:
+                scores[(student, assignment)] = gb.find_submission_notebook(assignment, assignment, student).score
+            except MissingEntry:
+                scores[(student, assignment)] = None
+    return scores
+
+
+def setup(workdir: Path):
+    """An autograde course with the submissions, and a stock nbgrader course with the same files."""
+    import nbformat
+
+    from autograde.course import Course, lesson_sources, release
+    from autograde.sample_class import student_notebook
+
+    source = _lessons()
+    lessons = sorted(n for n in lesson_sources(source) if n[:2] in ("01", "02"))
+    course = Course(workdir / "autograde")
+    release(course, source, "en", lessons, log=lambda *_: None)
+    stock = workdir / "stock"
+    (stock / "source").mkdir(parents=True)
+    (stock / "nbgrader_config.py").write_text("c = get_config()\nc.CourseDirectory.course_id = 'bench'\n")
+    pairs = []
+    for lesson in lessons:
+        shutil.copytree(course.path("source", lesson), stock / "source" / lesson)
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", lesson, "--create", "--force",
+                        "--log-level=ERROR"], cwd=stock, check=True, capture_output=True)
+        release_nb = nbformat.read(course.release_notebook(lesson), as_version=4)
+        source_nb = nbformat.read(course.source_notebook(lesson), as_version=4)
+        for k in range(STUDENTS):
+            student = f"b{k:03d}"
+            nb = student_notebook(release_nb, source_nb, PROFILES[k % len(PROFILES)])
+            for base in (course.root, stock):
+                path = base / "submitted" / student / lesson / f"{lesson}.ipynb"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, path)
+            pairs.append((student, lesson))
+    course.save()
+    return course, stock, lessons, pairs
+
+
+def run() -> str:
+    from autograde.grade import grade
+    from autograde.sandbox import probe
+
+    problem = probe()
+    if problem:
+        return f"Skipped: the grading sandbox is not available here ({problem})."
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        course, stock, lessons, pairs = setup(Path(tmp))
+        n = len(pairs)
+
+        start = time.perf_counter()
+        for lesson in lessons:
+            subprocess.run([sys.executable, "-m", "nbgrader", "autograde", lesson, "--log-level=ERROR"], cwd=stock,
+                           check=True, capture_output=True)
+        stock_s = time.perf_counter() - start
+        stock_scores = _scores(f"sqlite:///{stock / 'gradebook.db'}", "bench", pairs)
+
+        start = time.perf_counter()
+        grade(course, force=True, progress=False, feedback=False, log=lambda *_: None)
+        step_s = time.perf_counter() - start
+        step_scores = _scores(course.db_url, "autograd-course", pairs)
+
+        start = time.perf_counter()
+        grade(course, force=True, progress=False, feedback=True, log=lambda *_: None)
+        full_s = time.perf_counter() - start
+        full_scores = _scores(course.db_url, "autograd-course", pairs)
+
+    workers = os.cpu_count() or 1
+    same = sum(stock_scores[p] == step_scores[p] == full_scores[p] for p in pairs)
+    rate = lambda seconds: n / seconds * 60  # noqa: E731
+    lines = ["| pipeline | notebooks | time | notebooks/min | vs stock |", "|---|---:|---:|---:|---:|",
+             f"| stock `nbgrader autograde` (1 process, no sandbox) | {n} | {stock_s:.0f} s | {rate(stock_s):.1f} | 1.0× |",
+             f"| autograde step ({workers} workers, sandboxed) | {n} | {step_s:.0f} s | {rate(step_s):.1f} | "
+             f"{stock_s / step_s:.1f}× |",
+             f"| full pipeline (+ feedback, grades.csv, report) | {n} | {full_s:.0f} s | {rate(full_s):.1f} | "
+             f"{stock_s / full_s:.1f}× |", ""]
+    verdict = "met" if stock_s / step_s >= TARGET and same == n else "NOT met"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines.append(f"Identical scores: {same} of {n}. Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
+                 f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs, "
+                 f"load average {load:.1f} at the end.")
+    if same != n:
+        lines.append("Differences: " + ", ".join(f"{s}/{a}: stock {stock_scores[(s, a)]} vs {step_scores[(s, a)]}"
+                                               for s, a in pairs if stock_scores[(s, a)] != step_scores[(s, a)]))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())
