@@ -28,11 +28,13 @@ from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
 from .report import Block, Report, fmt
+from .structure import assert_choice, assert_grad_fn, assert_no_grad, assert_no_graph
 from . import graph, plotting  # both import matplotlib/torchviz only when called
 
 __all__ = [
     "check", "check_second", "check_formula", "confirm",
     "assert_grad", "assert_second", "assert_formula", "assert_close",
+    "assert_no_grad", "assert_no_graph", "assert_grad_fn", "assert_choice",
     "answer", "NotAnswered", "GradcoachAssertionError",
     "finite_difference", "explain", "explain_errors", "enable_explanations",
     "set_language", "language", "LANGUAGES", "checked_labels", "Report",

@@ -1,0 +1,50 @@
+"""Structural asserts: leaves that must get no gradient, results that must build no graph, the
+Function that made a tensor, one-word answers."""
+import pytest
+import torch
+
+import gradcoach as gc
+
+
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_assert_no_grad_passes_for_an_untouched_leaf_and_explains_a_filled_one():
+    w = torch.tensor(2.0, requires_grad=True)
+    gc.assert_no_grad(w, "w")
+    (w * 3).backward()
+    with pytest.raises(AssertionError, match="detach"):
+        gc.assert_no_grad(w, "w")
+
+
+def test_assert_no_graph():
+    w = torch.tensor(2.0, requires_grad=True)
+    with torch.no_grad():
+        gc.assert_no_graph(w * 3, "pred")
+    with pytest.raises(AssertionError, match="no_grad"):
+        gc.assert_no_graph(w * 3, "pred")
+
+
+def test_assert_grad_fn_requires_the_custom_function():
+    x = torch.tensor(2.0, requires_grad=True)
+    gc.assert_grad_fn(Square.apply(x), Square)
+    with pytest.raises(AssertionError, match=r"Square\.apply"):
+        gc.assert_grad_fn(x ** 2, Square)
+
+
+@pytest.mark.parametrize("fake", [b"forward", 1, None, type("S", (str,), {"__eq__": lambda s, o: True})("x")])
+def test_assert_choice_accepts_only_a_plain_string_among_the_choices(fake):
+    gc.assert_choice("forward", "forward", ("forward", "reverse"))
+    with pytest.raises(AssertionError):
+        gc.assert_choice(fake, "forward", ("forward", "reverse"))
+    with pytest.raises(AssertionError):
+        gc.assert_choice("reverse", "forward", ("forward", "reverse"))
