@@ -279,7 +279,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         return report
 
     _diagnose(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C,
-              s_atol, f, bases, varr, out_arr, reveal)
+              s_atol, f, bases, varr, out_arr, reveal, from_grad=got is None)
     return report
 
 
@@ -353,7 +353,8 @@ def _worst(blocks):
     return where
 
 
-def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, atol, f, bases, varr, out_arr, reveal):
+def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, atol, f, bases, varr, out_arr, reveal,
+              from_grad=True):
     bi, fi = _worst(blocks)
     block = blocks[bi]
     g, e = block.got.reshape(-1), (exps[bi].reshape(-1) if exps is not None else None)
@@ -409,7 +410,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
 
     c = compare.common_ratio(g, ref, atol)
     if c is not None:
-        k = compare.as_integer(c)
+        k = compare.as_integer(c) if from_grad else None  # only .grad accumulates
         if k is not None:
             return _fail(report, "accumulated", name=name, k=k, input=inp)
         if abs(c + 1) <= 1e-3:

@@ -51,7 +51,10 @@ def common_ratio(got: np.ndarray, ref: np.ndarray, atol: float) -> float | None:
     big = np.abs(ref) > floor
     if not big.any():
         return None
-    ratios = got[big] / ref[big]
+    with np.errstate(invalid="ignore", over="ignore"):
+        ratios = got[big] / ref[big]
+    if not np.isfinite(ratios).all():
+        return None
     c = float(np.median(ratios))
     if not np.all(np.abs(ratios - c) <= 1e-3 * max(1.0, abs(c))):
         return None

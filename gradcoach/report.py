@@ -84,6 +84,8 @@ class Report:
         if self.kind == "value":
             return t("summary_pass_value", n=n)
         with_analytic = any(b.analytic is not None for b in self.blocks)
+        if with_analytic and self.notes:  # passed on autograd vs analytic; FD disagreed (a kink)
+            return t("summary_pass_no_fd", n=n)
         return t("summary_pass" if with_analytic else "summary_pass_two", n=n)
 
     def _headers(self) -> list[str]:

@@ -197,3 +197,19 @@ def test_passing_check_at_a_kink_notes_the_finite_difference_disagreement():
     report = gc.check(x, torch.relu, 0.0)
     assert report.passed
     assert report.notes and "0.5" in report.notes[0]
+
+
+def test_an_integer_factor_in_a_gradient_passed_explicitly_is_a_constant_factor_not_accumulation():
+    x = leaf([1.0, 2.0, -0.5])
+    report = gc.check(x, cube, dcube, got=2 * dcube(x.detach()))
+    assert codes(report) == ["constant_factor"]
+
+
+def test_infinite_values_in_a_wrong_answer_are_reported_without_warnings():
+    import warnings
+
+    x = leaf([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = gc.check(x, cube, dcube, got=torch.tensor([float("inf"), 1.0], dtype=torch.float64))
+    assert codes(report)[0] == "nan_got"
