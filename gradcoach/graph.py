@@ -68,7 +68,7 @@ def graph_text(outputs, params: dict | None = None, *, lang: str | None = None) 
             walk(child, prefix + child_prefix, "└─ " if last else "├─ ", "   " if last else "│  ")
 
     for k, out in enumerate(outputs):
-        name = names.get(id(out), "y" if len(outputs) == 1 else f"y[{k}]")
+        name = names.get(id(out), "output" if len(outputs) == 1 else f"output[{k}]")
         if out.grad_fn is None:
             lines.append(leaf_label(out) if out.requires_grad else text["no_graph"].format(name=name))
             continue

@@ -68,7 +68,7 @@ def test_without_dot_make_dot_cannot_render_and_the_graph_is_text(no_dot):
 def test_text_graph_lists_every_node_and_marks_shared_ones():
     x, w, z = chain_rule_example()
     assert graph.graph_text(z, {"x": x, "w": w}, lang="en") == "\n".join([
-        "y ()",
+        "output ()",
         "└─ SumBackward0",
         "   └─ AddBackward0",
         "      ├─ MulBackward0",
