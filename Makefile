@@ -31,6 +31,23 @@ test-fast: setup
 bench: setup
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
+# Grading (autograde/README.md): make release LANG=ja, make collect ZIP=download.zip, make grade.
+# LANG is also the locale variable: only en/ja/ko (or ja_JP.UTF-8 and the like) count as a course language.
+COURSE_LANG = $(or $(filter en ja ko,$(LANG)),$(filter en ja ko,$(firstword $(subst _, ,$(subst ., ,$(LANG))))))
+AUTOGRADE   = LC_ALL=C.UTF-8 $(BIN)/python -m autograde $(if $(COURSE),--course "$(COURSE)")
+
+release: setup
+	$(AUTOGRADE) release $(if $(COURSE_LANG),--lang $(COURSE_LANG)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+collect: setup
+	@test -n "$(ZIP)" || { echo "usage: make collect ZIP=lms-download.zip (or a folder) [ASSIGNMENT=01_scalar_derivatives]"; exit 2; }
+	$(AUTOGRADE) collect "$(ZIP)" $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+grade: setup
+	$(AUTOGRADE) grade $(if $(STUDENT),--student "$(STUDENT)") $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(UNSAFE),--unsafe-no-sandbox) \
+		$(if $(COURSE_LANG),--lang $(COURSE_LANG))
+
 lock: setup
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > requirements.lock.tmp
 	@{ echo '# Full lock of the course environment (constraints for `pip install -r requirements.txt -c requirements.lock`).'; \

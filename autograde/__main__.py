@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, \
     normalise_lang, release
-from .sandbox import Limits, SandboxUnavailable, probe
+from .sandbox import Limits, SandboxUnavailable, probe, root_mode
 
 FIXTURE = REPO / "tests" / "fixtures" / "autograde" / "solutions" / "en"
 
@@ -55,7 +55,8 @@ def cmd_grade(args) -> int:
               f"(autograde/sample_class). For your class: make release LANG=.., make collect ZIP=.., make grade.")
         return cmd_sample(args)
     _apply_options(course, args)
-    summary = grade(course, students=args.student or None, assignments=args.assignment or None,
+    students = [s for value in args.student or [] for s in value.split(",") if s]
+    summary = grade(course, students=students or None, assignments=args.assignment or None,
                     workers=args.workers, force=args.force, progress=not args.quiet, feedback=args.feedback)
     _print_summary(course, summary)
     return 0
@@ -128,13 +129,15 @@ def cmd_doctor(args) -> int:
     if problem:
         print(f"sandbox: NOT available: {problem}")
         return 1
-    print(f"sandbox: ok (bwrap {shutil.which('bwrap')}, {'root: kernels get their own uid' if os.getuid() == 0 else 'user namespace'})")
+    mode = "running as root: each kernel gets a uid of its own" if root_mode() else "user namespace"
+    print(f"sandbox: ok (bwrap {shutil.which('bwrap')}, {mode})")
     print(f"default limits: {Limits()}")
     return 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograde", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m autograde",
+                                     description="Release, collect and grade the course (autograde/README.md).")
     parser.add_argument("--course", help=f"course directory (default {DEFAULT_ROOT.relative_to(REPO)})")
     parser.add_argument("--db-url", help="gradebook URL (default sqlite in the course; or $AUTOGRADE_DB_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,7 +157,7 @@ def main(argv=None) -> int:
     for name, func, text in (("grade", cmd_grade, "autograde, feedback, grades.csv, report"),
                              ("sample", cmd_sample, "build and grade the bundled sample class")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--student", action="append", help="regrade only this student (repeatable)")
+        p.add_argument("--student", action="append", help="regrade only these students (a,b or repeated)")
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--workers", type=int, help="parallel workers (default: number of cores)")
         p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")

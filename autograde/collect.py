@@ -283,6 +283,7 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
         config.ZipCollectApp.force = True
         config.ExtractorPlugin.force = True
         config.LmsCollectorPlugin.recognised = recognised
+        config.ZipCollectApp.log_level = "ERROR"  # it logs every copy; our own summary follows
         app = ZipCollectApp(config=config)
         app.coursedir = CourseDirectory(parent=app)
         app.coursedir.assignment_id = a

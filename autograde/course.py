@@ -16,7 +16,6 @@ Layout (nbgrader's, plus a few of ours)::
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -114,6 +113,7 @@ class Course:
         if os.environ.get(DB_ENV) == data["db_url"]:
             data["db_url"] = ""  # a URL given by the environment (it may hold a password) stays there
         self.settings_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        self.path(".autograde", "exchange").mkdir(parents=True, exist_ok=True)
         self._write_nbgrader_config()
 
     def submissions(self) -> list[tuple[str, str]]:
@@ -140,6 +140,7 @@ class Course:
         c.CourseDirectory.course_id = COURSE_ID
         c.CourseDirectory.db_url = self.db_url
         c.CourseDirectory.release_directory = str(self.release_dir)
+        c.Exchange.root = str(self.path(".autograde", "exchange"))  # unused; keeps nbgrader from probing /usr/local
         c.ClearSolutions.code_stub = {"python": t("code_stub", self.settings.lang)}
         c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
@@ -172,10 +173,6 @@ def lesson_sources(source_dir: Path) -> dict[str, Path]:
     if not source_dir.is_dir():
         return {}
     return {p.stem: p for p in sorted(source_dir.glob("*.ipynb")) if LESSON_RE.match(p.stem)}
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def release(course: Course, source_dir: Path, lang: str, assignments: list[str] | None = None, log=print) -> list[str]:

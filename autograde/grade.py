@@ -31,7 +31,7 @@ from . import dblock
 from .course import Course, CourseError, COURSE_ID
 from .feedback import unreadable_page
 from .messages import t
-from .repair import _Release, read_notebook, repair
+from .repair import read_notebook, repair
 from .sandbox import require_sandbox
 from .scan import scan_notebook
 
@@ -99,7 +99,7 @@ def _prepare(course: Course, student: str, assignment: str, releases: dict, coll
     release_nb = releases[assignment]
     others = {a: nb for a, nb in releases.items() if a != assignment}
     course_sources = {c.source.strip() for c in release_nb.cells}
-    for name in [assignment]:
+    for name in [assignment]:  # one notebook per assignment (NN_slug/NN_slug.ipynb), as `release` makes them
         row = Row(student, assignment, name)
         rows.append(row)
         src = submitted / f"{name}.ipynb"
@@ -341,6 +341,19 @@ def _fill_scores(course: Course, rows: list[Row]) -> None:
             row.feedback = str(feedback.relative_to(course.root)) if feedback.exists() else ""
 
 
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _unchanged(course: Course, previous: dict | None, fingerprint: str, feedback: bool) -> bool:
+    """Graded before from the same files and settings (and its feedback is still there)?"""
+    if not previous or previous["fingerprint"] != fingerprint:
+        return False
+    return not feedback or all(course.path(r["feedback"]).exists() for r in previous["rows"] if r["feedback"]) \
+        and all(r["feedback"] for r in previous["rows"])
+
+
 def export_grades(course: Course) -> Path:
     """nbgrader's CSV export of the whole gradebook."""
     from nbgrader.api import Gradebook
@@ -389,14 +402,14 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         key = f"{student}/{assignment}"
         fingerprints[key] = _fingerprint(course, student, assignment)
         previous = state.get(key)
-        if not force and not students and previous and previous["fingerprint"] == fingerprints[key]:
+        if not force and not students and _unchanged(course, previous, fingerprints[key], feedback):
             kept += [Row(**r) for r in previous["rows"]]
             continue
         job, job_rows = _prepare(course, student, assignment, releases, collected)
         jobs.append(job)
         rows[key] = job_rows
 
-    workers = max(1, workers or os.cpu_count() or 1)
+    workers = max(1, workers or default_workers())
     if jobs:
         log(f"grading {len(jobs)} submission(s) with {min(workers, len(jobs))} worker(s)"
             + (f"; {len(kept)} unchanged" if kept else ""))
@@ -405,20 +418,20 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         for row in rows[f"{result['student']}/{result['assignment']}"]:
             _apply_result(row, result)
     fresh = [row for job_rows in rows.values() for row in job_rows]
-    submitted = {(s, a) for s, a in course.submissions()}
-    for student in sorted({s for s, _ in submitted} if not students else set(students)):
-        for assignment in assignments or course.settings.assignments:
-            if (student, assignment) not in submitted:
-                fresh.append(Row(student, assignment, assignment, status="missing", problem="nothing submitted"))
-    _fill_scores(course, fresh)
+    all_rows = kept + fresh
+    submitted = set(course.submissions())
+    if students or assignments:  # the report still covers everyone
+        seen = {(r.student, r.assignment) for r in all_rows}
+        all_rows += [Row(**r) for key, entry in state.items() for r in entry["rows"]
+                     if (r["student"], r["assignment"]) not in seen and tuple(key.split("/", 1)) in submitted]
+    missing = [Row(s, a, a, status="missing", problem="nothing submitted")
+               for s in sorted({s for s, _ in submitted}) for a in course.settings.assignments
+               if (s, a) not in submitted]
+    _fill_scores(course, fresh + missing)
+    all_rows += missing
     for key, job_rows in rows.items():
         state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
     state_path.write_text(json.dumps(state, indent=1, ensure_ascii=False))
-    all_rows = kept + fresh
-    if students or assignments:  # keep the other students' rows in the report
-        seen = {(r.student, r.assignment, r.notebook) for r in all_rows}
-        all_rows += [Row(**r) for key, entry in state.items() for r in entry["rows"]
-                     if (r["student"], r["assignment"], r["notebook"]) not in seen]
     grades = export_grades(course)
     report_json, report_csv = write_report(course, all_rows)
     return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept))

@@ -57,7 +57,7 @@ def read_notebook(data: bytes, lang: str):
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, t("unreadable_json", lang, detail=f"{exc.msg}, line {exc.lineno}")
+        return None, t("unreadable_json", lang, detail=f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
         return None, t("unreadable_format", lang, detail="no list of cells")
     try:

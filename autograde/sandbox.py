@@ -1,19 +1,22 @@
-"""Each student's kernel runs inside bubblewrap (``bwrap``); this module builds that sandbox.
+"""Every student kernel runs inside bubblewrap (``bwrap``); this module builds the sandbox.
 
-What the kernel sees: the system (``/usr``) and the Python environment read-only, gradcoach
-read-only, ``/opt/autograde`` (boot.py and autograde_guard.py) read-only, a private size-limited
-tmpfs as ``/tmp`` (its home and working directory), and one directory of its own for the ZeroMQ
-sockets (IPC transport: the kernel has no network, not even loopback to the grader). It does not
-see the course directory, the gradebook, the solutions, the repository or other students.
-Limits (memory, processes, CPU time, file size, open files) are set by boot.py inside.
+One sandbox per grading worker holds a zygote (inside/zygote.py) that has imported torch and the
+rest once and forks one kernel per notebook (inside/boot.py), cleaning up after each. Inside:
+the system and the Python environment read-only, the repository's gradcoach read-only,
+/opt/autograde (the inside/ scripts) read-only, a private size-limited tmpfs /tmp, no network
+(its own network namespace; the kernel's ZeroMQ sockets are IPC sockets in its /tmp that the
+grader reaches through /proc/<pid>/root), its own PID namespace. Not mounted: the course
+directory, the gradebook, the solutions, the rest of the repository, other students' files.
+Limits (memory, processes, CPU time, file size, open files) are set by boot.py in each kernel.
 
-When the grader runs as root, bwrap runs privileged without a user namespace and boot.py switches
-the kernel to an unprivileged uid of its own (root is exempt from the process limit); otherwise
-bwrap creates an unprivileged user namespace.
+When the grader runs as root, bwrap runs privileged without a user namespace and each kernel
+switches to an unprivileged uid of its own (root is exempt from the process limit); otherwise
+bwrap creates an unprivileged user namespace. See autograde/README.md, "Sandbox".
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import json
 import os
@@ -40,6 +43,12 @@ HOME = "/tmp/home"
 ROOT_UID_BASE = 1_900_000_000
 MAX_MESSAGE = 64 * 1024 * 1024
 _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "mime.types", "nsswitch.conf")
+
+
+def root_mode() -> bool:
+    """Privileged bwrap with a uid per kernel (the grader runs as root), or a user namespace?
+    ``AUTOGRADE_SANDBOX=userns`` takes the user-namespace way as root too (the tests use it)."""
+    return os.getuid() == 0 and os.environ.get("AUTOGRADE_SANDBOX") != "userns"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -97,14 +106,30 @@ def _system_args() -> list[str]:
     return args
 
 
+@lru_cache(maxsize=None)
+def _bwrap_supports(option: str) -> bool:
+    try:
+        return option in subprocess.run([shutil.which("bwrap") or "bwrap", "--help"], capture_output=True,
+                                        text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+#: what the zygote keeps when the grader runs as root: switching each kernel to its own uid, and
+#: killing and deleting whatever a kernel left behind. Kernels drop all of them (setuid).
+ROOT_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+
+
 def _isolation_args(as_root: bool) -> list[str]:
-    if as_root:
-        # Privileged bwrap without a user namespace; boot.py needs these capabilities only to
-        # switch to the kernel's own uid (after which it holds none).
+    if as_root:  # privileged bwrap without a user namespace
+        caps = [arg for cap in ROOT_CAPS for arg in ("--cap-add", cap)]
         return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-                "--cap-add", "CAP_CHOWN"]
-    return ["--unshare-all", "--unshare-user", "--disable-userns"]
+                "--cap-drop", "ALL", *caps]
+    # Inside, the grader's own uid (never 0, so bwrap drops every capability); --disable-userns
+    # (bwrap >= 0.8): no user namespaces of the student's own.
+    uid = str(os.getuid() or 65534)
+    return ["--unshare-all", "--unshare-user", "--uid", uid, "--gid", uid] + (
+        ["--disable-userns"] if _bwrap_supports("--disable-userns") else [])
 
 
 def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | None,
@@ -161,9 +186,8 @@ def probe() -> str | None:
         return "bwrap (bubblewrap) is not installed"
     kernel_dir = tempfile.mkdtemp(prefix="ag-")
     try:
-        uid = os.getuid()
-        _write_identity(kernel_dir, uid)
-        argv = bwrap_argv(kernel_dir, Limits(), {"PATH": "/usr/bin:/bin"}, ROOT_UID_BASE if uid == 0 else None)
+        _write_identity(kernel_dir, os.getuid())
+        argv = bwrap_argv(kernel_dir, Limits(), {"PATH": "/usr/bin:/bin"}, ROOT_UID_BASE if root_mode() else None)
         probe_code = "import socket; socket.create_connection(('1.1.1.1', 53), timeout=1)"
         proc = subprocess.run([*argv, sys.executable, "-I", "-c", probe_code], capture_output=True, text=True,
                               timeout=60)
@@ -196,17 +220,13 @@ class Zygote:
 
     def __init__(self, limits: Limits, lang: str):
         self.limits, self.lang = limits, lang
-        self.root_mode = os.getuid() == 0
+        self.root_mode = root_mode()
         self.run_dir = tempfile.mkdtemp(prefix="ag-")
         _write_identity(self.run_dir, ROOT_UID_BASE if self.root_mode else os.getuid())
         self.log = tempfile.TemporaryFile()
         read_end, write_end = os.pipe()
         env = kernel_env(lang, HOME)
-        caps = ["--cap-add", "CAP_KILL", "--cap-add", "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER"] \
-            if self.root_mode else []
         argv = bwrap_argv(self.run_dir, limits, env, ROOT_UID_BASE if self.root_mode else None, info_fd=write_end)
-        split = argv.index("--die-with-parent")  # after _isolation_args, whose --cap-drop ALL comes first
-        argv = argv[:split] + caps + argv[split:]
         try:
             self.process = subprocess.Popen(
                 [*argv, sys.executable, "-I", "-B", f"{MOUNT_POINT}/zygote.py"], stdin=subprocess.PIPE,
@@ -224,11 +244,29 @@ class Zygote:
         self.host_pid = _host_pid(self.sandbox_pid, ready["pid"]) or self.sandbox_pid
         self.root = f"/proc/{self.host_pid}/root"
 
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            stream.close()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Stop this process's zygotes (also run at exit; they die with us anyway)."""
+        while cls._instances:
+            cls._instances.popitem()[1].close()
+
     @classmethod
     def get(cls, limits: Limits, lang: str) -> "Zygote":
-        key = json.dumps([asdict(limits), lang])
+        key = json.dumps([asdict(limits), lang, root_mode()])
         zygote = cls._instances.get(key)
         if zygote is None or zygote.process.poll() is not None:
+            if zygote is not None:
+                zygote.close()
+            if not cls._instances:
+                atexit.register(cls.close_all)
             zygote = cls._instances[key] = cls(limits, lang)
         return zygote
 
@@ -302,7 +340,8 @@ def _tail(fh, limit: int) -> str:
 
 
 def _host_pid(ancestor: int, ns_pid: int) -> int | None:
-    """The host pid of the process that is ``ns_pid`` inside the sandbox below host pid ``ancestor``."""
+    """The host pid of the process that is ``ns_pid`` inside the sandbox, searched from host pid
+    ``ancestor`` down (the last NSpid field is a process's pid in its innermost namespace)."""
     todo, seen = [ancestor], set()
     while todo:
         pid = todo.pop()
@@ -311,10 +350,9 @@ def _host_pid(ancestor: int, ns_pid: int) -> int | None:
         seen.add(pid)
         try:
             with open(f"/proc/{pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("NSpid:") and int(line.split()[-1]) == ns_pid and pid != ancestor or (
-                            line.startswith("NSpid:") and pid == ancestor and int(line.split()[-1]) == ns_pid):
-                        return pid
+                nspid = next((line.split() for line in fh if line.startswith("NSpid:")), None)
+            if nspid and int(nspid[-1]) == ns_pid and len(nspid) > 2:
+                return pid
             for task in os.listdir(f"/proc/{pid}/task"):
                 with open(f"/proc/{pid}/task/{task}/children") as fh:
                     todo += [int(c) for c in fh.read().split()]
@@ -396,8 +434,8 @@ class SandboxKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = os.path.join(self.kernel_dir, "k")
         self.connection_file = os.path.join(self.kernel_dir, "kernel.json")
-        self.uid = (ROOT_UID_BASE + 1 + secrets.randbelow(10**8)) if os.getuid() == 0 else None
-        self.stderr_log = tempfile.TemporaryFile()
+        self.uid = (ROOT_UID_BASE + 1 + secrets.randbelow(10**8)) if root_mode() else None
+        self.stderr_log = None  # the kernel's stderr without the sandbox (with it: kernel.log in its /tmp)
         self.zygote: Zygote | None = None
         self._sandbox_spec = KernelSpec(
             argv=[sys.executable, "-I", "-B", str(INSIDE / "boot.py"), "-f", "{connection_file}"],
@@ -432,11 +470,14 @@ class SandboxKernelManager(AsyncKernelManager):
         if not self.sandboxed:
             env = {**os.environ, **kernel_env(boot["lang"], boot["home"]), "AUTOGRADE_BOOT": json.dumps(boot)}
             env.pop("TMPDIR")
+            self.stderr_log = tempfile.TemporaryFile()
             kw.update(cwd=self.kernel_dir, stdout=subprocess.DEVNULL, stderr=self.stderr_log, env=env)
             await super()._async_launch_kernel(kernel_cmd, **kw)
             return
+        # Started from this (the worker's main) thread: bwrap --die-with-parent follows the thread
+        # that started it, so a zygote started from an executor thread would die with that thread.
+        self.zygote = Zygote.get(self.limits, boot["lang"])
         loop = asyncio.get_running_loop()
-        self.zygote = await loop.run_in_executor(None, Zygote.get, self.limits, boot["lang"])
         extra = kernel_cmd[kernel_cmd.index("-f") + 2:]
         connection = {k: v for k, v in self.get_connection_info().items() if k != "ip"}
         connection["key"] = connection["key"].decode() if isinstance(connection["key"], bytes) else connection["key"]
@@ -454,6 +495,8 @@ class SandboxKernelManager(AsyncKernelManager):
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
             if self.zygote is not None:
                 self.zygote.reset()
+            if self.stderr_log is not None:
+                self.stderr_log.close()
 
     cleanup_resources = _async_cleanup_resources
 
@@ -473,7 +516,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 except OSError:
                     pass
             return self.zygote.log_tail(limit)
-        return _tail(self.stderr_log, limit)
+        return _tail(self.stderr_log, limit) if self.stderr_log is not None else ""
 
 
 def settings_dict(limits: Limits, lang: str, sandbox: bool, entry: str, aliases: dict) -> dict:

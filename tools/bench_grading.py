@@ -82,7 +82,7 @@ def setup(workdir: Path):
 
 
 def run() -> str:
-    from autograde.grade import grade
+    from autograde.grade import default_workers, grade
     from autograde.sandbox import probe
 
     problem = probe()
@@ -111,7 +111,7 @@ def run() -> str:
         full_s = time.perf_counter() - start
         full_scores = _scores(course.db_url, "autograd-course", pairs)
 
-    workers = os.cpu_count() or 1
+    workers = default_workers()
     same = sum(stock_scores[p] == step_scores[p] == full_scores[p] for p in pairs)
     rate = lambda seconds: n / seconds * 60  # noqa: E731
     lines = ["| pipeline | notebooks | time | notebooks/min | vs stock |", "|---|---:|---:|---:|---:|",

@@ -31,7 +31,7 @@ import types
 
 _TRUSTED = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "traitlets", "jupyter_client",
             "jupyter_core", "zmq", "tornado", "asyncio", "torch", "numpy", "gradcoach", "autograde_guard",
-            "comm", "debugpy", "concurrent")
+            "comm", "debugpy")
 _DEEP = ("gradcoach", "torch", "numpy", "math", "builtins")
 _LIGHT = ("gradcoach", "builtins", "math", "torch", "torch.autograd", "torch.functional", "torch._tensor",
           "numpy", "numpy._core.fromnumeric", "numpy._core.numeric", "numpy._core._methods",

@@ -96,12 +96,13 @@ def _reset() -> dict:
         others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
         if not others:
             break
-        for pid in others:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
+        for signum in (signal.SIGSTOP, signal.SIGKILL):  # stopped processes cannot fork any more
+            for pid in others:
+                try:
+                    os.kill(pid, signum)
+                    killed += signum == signal.SIGKILL
+                except ProcessLookupError:
+                    pass
         time.sleep(0.01)
         _reap()
     for base in ("/tmp", "/dev/shm"):

@@ -120,6 +120,8 @@ def _colab(nb) -> None:
     stub.source = "# first try\n" + stub.source.replace("return", "return None  #", 1) if "return" in stub.source \
         else stub.source
     stub.execution_count = 1
+    if "id" in stub:
+        stub["id"] = "first-try"
     nb.cells.insert(answer, stub)
     test = next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade") and not _meta(c).get("solution"))
     markdown = next((i for i in range(test - 1, -1, -1) if nb.cells[i].cell_type == "markdown"), None)

@@ -1,0 +1,210 @@
+"""Bad and hostile submissions: each gets a score, a clear report line, and loses nothing.
+
+One course, one parallel grading batch (module fixture); one test per kind. Fixture lesson 1 has
+ex1 (1 point) and ex2 (2 points). A kind that breaks ex1 only still earns ex2's 2 points; a kernel
+killed during ex2's test keeps ex1's point. Cheats come with wrong answers (they must score 0) and
+once with right answers (the guard must not cost an honest student anything).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import nbformat
+import pytest
+
+from _autograde import (LESSON1, LESSON2, digest_tree, grades_csv, make_course, report, student_notebook,
+                        submit)
+from autograde.grade import grade
+from autograde.sandbox import probe
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]
+
+TIMEOUT = 6
+
+LOOP = "def grad_of_cube(x0):\n    while True:\n        pass\n"
+MEMORY = ("def grad_of_cube(x0):\n    hoard = []\n    while True:\n        hoard.append(bytearray(256 * 1024 * 1024))\n")
+SYS_EXIT = "def grad_of_cube(x0):\n    import sys\n    sys.exit('bye')\n"
+OS_EXIT = "def grads_of_product(x0, w0):\n    import os\n    os._exit(3)\n"
+SEGFAULT = "def grads_of_product(x0, w0):\n    import ctypes\n    return ctypes.string_at(0)\n"
+FORK_BOMB = ("import os\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n            import time\n"
+             "            time.sleep(300)\n            os._exit(0)\n        children += 1\nexcept OSError as exc:\n"
+             "    print('no more processes after', children, exc)\n")
+SLEEPERS = ("import subprocess\nsleepers = []\ntry:\n    for _ in range(1000):\n"
+            "        sleepers.append(subprocess.Popen(['sleep', '299']))\nexcept OSError as exc:\n"
+            "    print('stopped after', len(sleepers), exc)\n")
+FLOOD = "print('x' * 200_000_000)\nfor i in range(50_000):\n    print(i)\n"
+TOP_EXIT = "import sys\nsys.exit(1)\n"
+
+FAKE_GC = ("import sys, types\nimport gradcoach\n"
+           "fake = types.SimpleNamespace(answer=lambda fn, *a, **k: fn(*a, **k), assert_grad=lambda *a, **k: None,\n"
+           "                             assert_close=lambda *a, **k: None, assert_formula=lambda *a, **k: None)\n"
+           "gc.assert_grad = lambda *a, **k: None\ngc.answer = lambda fn, *a, **k: fn(*a, **k)\n"
+           "gradcoach.assert_grad = lambda *a, **k: None\nimport gradcoach.check\n"
+           "gradcoach.check._gradient_check = lambda *a, **k: None\nsys.modules['gradcoach'] = fake\ngc = fake\n")
+FAKE_GC_AT_CALL = ("def grad_of_cube(x0):\n    global gc\n    import sys, types\n"
+                   "    gc = types.SimpleNamespace(answer=lambda fn, *a, **k: fn(*a, **k), assert_grad=lambda *a, **k: None)\n"
+                   "    sys.modules['gradcoach'].assert_grad = lambda *a, **k: None\n"
+                   "    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)\n"
+                   "    (2 * x ** 3).backward()\n    return x\n")
+PATCH_TORCH = ("import numpy\ntorch.allclose = lambda *a, **k: True\ntorch.isclose = lambda a, b, *r, **k: torch.ones_like(a, dtype=torch.bool)\n"
+               "torch.Tensor.__eq__ = lambda self, other: True\ntorch.Tensor.__sub__ = lambda self, other: self * 0\n"
+               "numpy.allclose = lambda *a, **k: True\nnumpy.abs = lambda x, *a, **k: x * 0\n"
+               "numpy.isclose = lambda a, b, *r, **k: numpy.ones_like(a, dtype=bool)\n")
+CUSTOM_EQ = {
+    "ex1_answer": ("class Always(float):\n    grad = 12.0\n    def __eq__(self, other):\n        return True\n"
+                   "    __ne__ = lambda self, other: False\n    __bool__ = lambda self: True\n"
+                   "    def __float__(self):\n        return 12.0\n\n"
+                   "def grad_of_cube(x0):\n    return Always(x0)\n"),
+    "ex2_answer": ("class FakeTensor:\n    requires_grad = True\n    grad = property(lambda self: self)\n"
+                   "    def __eq__(self, other):\n        return True\n    def __torch_function__(self, *a, **k):\n"
+                   "        return True\n\ndef grads_of_product(x0, w0):\n    return FakeTensor(), FakeTensor()\n"),
+}
+PATCH_IPYTHON = ("from IPython.core.interactiveshell import InteractiveShell\nip = get_ipython()\n"
+                 "ip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None\n"
+                 "InteractiveShell.showtraceback = lambda *a, **k: None\n"
+                 "ip.set_custom_exc((BaseException,), lambda *a, **k: None)\n")
+# rewrites every later cell to `pass` (the student's own answers too) until the guard removes it
+TRANSFORMER = "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"
+
+THREAD = ("import threading, time, gradcoach\n\ndef keep_patching():\n    while True:\n"
+          "        gradcoach.assert_grad = lambda *a, **k: None\n        time.sleep(0.0001)\n\n"
+          "threading.Thread(target=keep_patching, daemon=True).start()\n")
+
+# kind: (content, expected score of lesson 1, status, text expected in the report row)
+KINDS = {
+    "invalid_json": (b'{"cells": [{"cell_type": "code", "source": ', 0, "unreadable", "broken JSON"),
+    "empty_file": (b"", 0, "unreadable", "empty"),
+    "not_utf8": ("nb-sjis", 0, "unreadable", "UTF-8"),
+    "wrong_notebook": ("lesson2", 0, "wrong_notebook", LESSON2),
+    "infinite_loop": ({"ex1_answer": LOOP}, 2, "timeout", "ex1_test"),
+    "memory_bomb": ({"ex1_answer": MEMORY}, 2, "graded", ""),
+    "fork_bomb": ((FORK_BOMB,), 3, "graded", ""),
+    "many_subprocesses": ((SLEEPERS,), 3, "graded", ""),
+    "os_exit": ({"ex2_answer": OS_EXIT}, 1, "crashed", "exit 3"),
+    "segfault": ({"ex2_answer": SEGFAULT}, 1, "crashed", "SIGSEGV"),
+    "gigantic_output": ((FLOOD,), 3, "graded", ""),
+    "sys_exit": ({"ex1_answer": SYS_EXIT}, 2, "graded", ""),
+    "sys_exit_top_level": ((TOP_EXIT,), 3, "graded", ""),
+    "redefine_gradcoach": (("wrong", FAKE_GC), 0, "graded", "changes gc.assert_grad"),
+    "redefine_gradcoach_at_call": ({"ex1_answer": FAKE_GC_AT_CALL, "ex2_answer": "wrong"}, 0, "graded", "global gc"),
+    "patch_torch_comparisons": (("wrong", PATCH_TORCH), 0, "graded", "changes torch.allclose"),
+    "custom_eq": (CUSTOM_EQ, 0, "graded", "defines __eq__"),
+    "patch_traceback_display": (("wrong", PATCH_IPYTHON), 0, "graded", "showtraceback"),
+    "input_transformer": (("wrong", PATCH_IPYTHON + TRANSFORMER), 0, "graded", "get_ipython"),
+    "background_thread": (("wrong", THREAD), 0, "graded", "imports threading"),
+    "edited_test_cells": ("edit-tests", 0, "repaired", "test/read-only"),
+    "deleted_test_cells": ("delete-tests", 0, "repaired", "test/read-only"),
+    "cheats_with_right_answers": (("correct", FAKE_GC + PATCH_TORCH + PATCH_IPYTHON), 3, "graded", ""),
+    "snooping": ("snoop", 3, "graded", ""),
+}
+
+
+def _content(course, kind: str, spec):
+    if isinstance(spec, bytes):
+        return spec
+    if spec == "nb-sjis":
+        nb = student_notebook(course, LESSON1)
+        nb.cells[0].source += "\n\n微分の練習（Shift_JIS で保存されたファイル）"
+        return nbformat.writes(nb).encode("cp932")
+    if spec == "lesson2":
+        return student_notebook(course, LESSON2)
+    if spec == "snoop":  # look for the gradebook, the solutions and the other students' work
+        targets = [course.path("gradebook.db"), course.source_notebook(LESSON1), course.path("submitted")]
+        code = "import os\n" + "".join(f"print('visible' if os.path.exists({str(p)!r}) else 'hidden')\n" for p in targets)
+        return student_notebook(course, LESSON1, "correct", extra=[code])
+    if spec in ("edit-tests", "delete-tests"):
+        nb = student_notebook(course, LESSON1, "wrong")
+        tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        for cell in tests:
+            if spec == "edit-tests":
+                cell.source = "pass  # the tests were in my way"
+            else:
+                nb.cells.remove(cell)
+        return nb
+    if isinstance(spec, tuple) and spec and spec[0] in ("wrong", "correct"):
+        return student_notebook(course, LESSON1, spec[0], extra=list(spec[1:]))
+    if isinstance(spec, tuple):
+        return student_notebook(course, LESSON1, "correct", extra=list(spec))
+    wrong = {gid: code for gid, code in spec.items() if code == "wrong"}
+    answers = {gid: code for gid, code in spec.items() if code != "wrong"}
+    if wrong:
+        from _autograde import WRONG
+        answers.update({gid: WRONG[LESSON1][gid] for gid in wrong})
+    return student_notebook(course, LESSON1, answers)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("hostile") / "course", cell_timeout=TIMEOUT)
+    for kind, (spec, *_rest) in KINDS.items():
+        submit(course, kind, LESSON1, _content(course, kind, spec))
+    before = digest_tree(course.path("submitted"))
+    summary = grade(course, workers=2, progress=False, log=lambda *_: None)
+    return course, summary, before
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_hostile_submission_scored_and_reported(graded, kind):
+    course, summary, _ = graded
+    _, score, status, text = KINDS[kind]
+    row = report(course)[(kind, LESSON1)]
+    assert grades_csv(course)[(kind, LESSON1)] == score, row
+    assert row["status"] == status, row
+    assert row["max_score"] == 3.0
+    if text:
+        assert text in json.dumps(row, ensure_ascii=False), row
+    if status in ("unreadable", "wrong_notebook"):
+        assert row["problem"], row
+        assert course.path("feedback", kind, LESSON1, f"{LESSON1}.html").exists()
+
+
+def test_hostile_batch_loses_nothing(graded):
+    course, summary, before = graded
+    assert digest_tree(course.path("submitted")) == before
+    assert {(r.student, r.assignment) for r in summary.rows if r.assignment == LESSON1} == \
+        {(kind, LESSON1) for kind in KINDS}
+
+
+def test_no_student_process_outlives_grading(graded):
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 299" not in listing
+
+
+def test_limits_stopped_the_process_bombs(graded):
+    course, _, _ = graded
+    for kind, marker in (("fork_bomb", "no more processes after"), ("many_subprocesses", "stopped after")):
+        nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        assert marker in text
+        assert int(text.split(marker)[1].split()[0]) < 64
+
+
+def test_student_code_cannot_see_the_gradebook_solutions_or_submissions(graded):
+    course, _, _ = graded
+    nb = nbformat.read(course.path("autograded", "snooping", LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+    printed = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "hidden" in o.get("text", "") or "visible" in o.get("text", "")]
+    assert printed == ["hidden\nhidden\nhidden\n"]
+
+
+def test_gigantic_output_is_truncated(graded):
+    course, _, _ = graded
+    path = course.path("autograded", "gigantic_output", LESSON1, f"{LESSON1}.ipynb")
+    assert path.stat().st_size < 5_000_000
+    assert "truncated" in path.read_text()
+
+
+def test_background_threads_are_refused_during_tests(graded):
+    course, _, _ = graded
+    page = course.path("feedback", "background_thread", LESSON1, f"{LESSON1}.html").read_text()
+    assert "Threads are not allowed while the tests run" in page
+
+
+def test_timeout_and_crash_are_explained_in_feedback(graded):
+    course, _, _ = graded
+    loop = course.path("feedback", "infinite_loop", LESSON1, f"{LESSON1}.html").read_text()
+    assert f"{TIMEOUT} seconds" in loop
+    crashed = course.path("feedback", "os_exit", LESSON1, f"{LESSON1}.html").read_text()
+    assert "os._exit()" in crashed
