@@ -140,6 +140,9 @@ def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | 
             "--die-with-parent", "--new-session", "--clearenv", "--hostname", "grader"]
     if info_fd is not None:
         args += ["--info-fd", str(info_fd)]
+    # The private /tmp comes first: a checkout (and its .venv) may itself live under /tmp, and
+    # the read-only binds below must land on top of it, not be hidden by it.
+    args += ["--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     roots = _python_roots()
     # bwrap would create missing parents of mount points as 0700 (root mode): make them 0755.
     parents = sorted({str(p) for path in [*roots, MOUNT_POINT, "/etc/passwd"]
@@ -153,7 +156,6 @@ def bwrap_argv(kernel_dir: str, limits: Limits, env: dict[str, str], uid: int | 
              "--ro-bind", os.path.join(kernel_dir, "passwd"), "/etc/passwd",
              "--ro-bind", os.path.join(kernel_dir, "group"), "/etc/group",
              "--proc", "/proc", "--dev", "/dev",
-             "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", "/tmp",
              "--chdir", "/tmp"]
     for key, value in env.items():
         args += ["--setenv", key, value]

@@ -108,6 +108,8 @@ def _reset() -> dict:
     for base in ("/tmp", "/dev/shm"):
         for name in os.listdir(base):
             path = os.path.join(base, name)
+            if path in _MOUNT_PARENTS:  # the read-only Python of a checkout that lives under /tmp
+                continue
             for root, dirs, _ in os.walk(path):
                 for d in dirs:
                     try:
@@ -125,7 +127,28 @@ def _reset() -> dict:
     return {"killed": killed}
 
 
+def _mount_parents() -> frozenset[str]:
+    """Mount points under /tmp and their parents: a checkout (with its .venv) may live in /tmp,
+    and the sandbox binds it there read-only; cleaning /tmp must leave that path alone."""
+    keep = set()
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            for line in fh:
+                point = line.split()[4]
+                while point.startswith("/tmp/"):
+                    keep.add(point)
+                    point = os.path.dirname(point)
+    except OSError:
+        pass
+    return frozenset(keep)
+
+
+_MOUNT_PARENTS: frozenset[str] = frozenset()
+
+
 def main() -> None:
+    global _MOUNT_PARENTS
+    _MOUNT_PARENTS = _mount_parents()
     # Replies go to a private copy of stdout; anything printed by imported modules goes to stderr.
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     commands = os.fdopen(os.dup(0), "r")
