@@ -20,8 +20,8 @@ def english(monkeypatch):
 
 def test_language_is_set_by_the_notebook_and_overridden_by_the_environment(monkeypatch):
     assert gc.set_language("ja") == "ja"
-    assert "まだ" in i18n.t("not_answered", name="f") or i18n.t("not_answered", name="f") != i18n.t(
-        "not_answered", lang="en", name="f")
+    assert i18n.t("not_answered", name="f") == i18n.catalogue("ja")["not_answered"].format(name="f")
+    assert i18n.t("not_answered", name="f") != i18n.t("not_answered", lang="en", name="f")
     monkeypatch.setenv("GRADCOACH_LANG", "ko")
     assert gc.language() == "ko"
     monkeypatch.setenv("GRADCOACH_LANG", "xx")
@@ -143,10 +143,9 @@ def test_a_check_costs_a_handful_of_function_evaluations(n):
     assert len(calls) <= (1 + 2 * n if n <= 16 else 5)
 
 
-def test_import_is_light():
-    code = "import torch, time; t = time.perf_counter(); import gradcoach; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def test_import_pulls_in_neither_matplotlib_nor_ipython():
+    # import time itself is reported by `make bench`, not asserted here
     modules = subprocess.run([sys.executable, "-c", "import gradcoach, sys; print('matplotlib' in sys.modules,"
-                              " 'IPython' in sys.modules)"], capture_output=True, text=True, check=True)
-    assert modules.stdout.split() == ["False", "False"]
-    assert float(out.stdout) >= 0  # the time itself is reported by `make bench`, not asserted here
+                              " 'IPython' in sys.modules, 'torchviz' in sys.modules)"],
+                             capture_output=True, text=True, check=True)
+    assert modules.stdout.split() == ["False", "False", "False"]
