@@ -82,6 +82,12 @@ class _Evaluator:
         return value
 
 
+def _rademacher(shape, gen: torch.Generator) -> torch.Tensor:
+    """A random direction of ±1 entries: as good a probe as a Gaussian one, and several times
+    cheaper to draw for a million elements."""
+    return torch.empty(shape, dtype=torch.float64).bernoulli_(0.5, generator=gen).mul_(2).sub_(1)
+
+
 def _steps(base: torch.Tensor, h0: float) -> torch.Tensor:
     return h0 * torch.clamp(base.abs(), min=1.0)
 
@@ -110,7 +116,7 @@ def first_order(f, bases: list[torch.Tensor], v: np.ndarray | None) -> FDResult:
     scale = max(1.0, max(float(b.abs().max()) if b.numel() else 0.0 for b in bases))
     h = STEP1 * scale
     for _ in range(DIRECTIONS):
-        u = [torch.randn(b.shape, generator=gen, dtype=torch.float64) for b in bases]
+        u = [_rademacher(b.shape, gen) for b in bases]
         up = [b + h * ui for b, ui in zip(bases, u)]
         down = [b - h * ui for b, ui in zip(bases, u)]
         estimates.append((ev(up) - ev(down)) / (2 * h))
@@ -156,7 +162,7 @@ def second_order(f, bases: list[torch.Tensor], first: int, w: np.ndarray) -> FDR
     b_step = STEP2 * max(1.0, max(float(b.abs().max()) for b in bases))
     dirs, estimates = [], []
     for _ in range(DIRECTIONS):
-        u = [torch.randn(b.shape, generator=gen, dtype=torch.float64) for b in bases]
+        u = [_rademacher(b.shape, gen) for b in bases]
         estimates.append(corners([b_step * ui for ui in u]) / (4 * a * b_step))
         dirs.append([ui.numpy() for ui in u])
     roundoff = 4 * EPS * max(ev.max_abs, 1e-300) / (a * b_step)
