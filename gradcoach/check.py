@@ -215,17 +215,16 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     else:
         exp_arrays = _expected_values(expected, bases, len(inputs))
 
-    for gn, g, b, x in zip(got_names, got_arrays, bases, inputs):
+    for name, gn, g, b in zip(names, got_names, got_arrays, bases):
         if g.shape != tuple(b.shape) and not (g.size == 1 and b.numel() == 1):
             hint = ""
             if g.size == out_arr.size * b.numel() and out_arr.size > 1:
                 hint = " " + t("hint_jacobian")
             elif g.size == 1:
-                hint = " " + t("hint_scalar", input=names[got_names.index(gn)])
-            report.passed = False
+                hint = " " + t("hint_scalar", input=name)
             report.codes.append("wrong_shape")
-            report.messages.append(t("wrong_shape", name=gn, input=names[got_names.index(gn)],
-                                     got_shape=tuple(g.shape), want_shape=tuple(b.shape)) + hint)
+            report.messages.append(t("wrong_shape", name=gn, input=name, got_shape=tuple(g.shape),
+                                     want_shape=tuple(b.shape)) + hint)
             return report
 
     got_arrays = [g.reshape(tuple(b.shape)) for g, b in zip(got_arrays, bases)]
