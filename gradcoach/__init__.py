@@ -21,7 +21,7 @@ import torch
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import check as _check_mod
 from . import compare
-from ._safe import NotGenuine, value_to_f64
+from ._safe import value_to_f64
 from .check import GradcoachAssertionError, checked_labels
 from .compare import tolerances
 from .explain import enable_explanations, explain, explain_errors

@@ -92,23 +92,30 @@ def _steps(base: torch.Tensor, h0: float) -> torch.Tensor:
     return h0 * torch.clamp(base.abs(), min=1.0)
 
 
+def _per_element(bases: list[torch.Tensor], h0: float, estimate) -> list[np.ndarray]:
+    """``estimate(k, i, step)`` for element i of every input k, shaped like the inputs."""
+    values = []
+    for k, base in enumerate(bases):
+        steps = _steps(base, h0).reshape(-1)
+        flat = np.array([estimate(k, i, float(steps[i])) for i in range(base.numel())], dtype=np.float64)
+        values.append(flat.reshape(tuple(base.shape)))
+    return values
+
+
 def first_order(f, bases: list[torch.Tensor], v: np.ndarray | None) -> FDResult:
     """∂(vᵀf)/∂input for every input (float64 ``bases``)."""
     ev = _Evaluator(f, v)
     total = sum(b.numel() for b in bases)
     if total <= ELEMENTWISE_MAX:
-        values = []
-        for k, base in enumerate(bases):
-            grad = np.zeros(base.numel())
-            steps = _steps(base, STEP1).reshape(-1)
-            for i in range(base.numel()):
-                up = [b.clone() for b in bases]
-                down = [b.clone() for b in bases]
-                up[k].view(-1)[i] += steps[i]
-                down[k].view(-1)[i] -= steps[i]
-                width = float(up[k].view(-1)[i] - down[k].view(-1)[i])  # exact representable 2h
-                grad[i] = (ev(up) - ev(down)) / width
-            values.append(grad.reshape(tuple(base.shape)))
+        def central(k: int, i: int, step: float) -> float:
+            up = [b.clone() for b in bases]
+            down = [b.clone() for b in bases]
+            up[k].view(-1)[i] += step
+            down[k].view(-1)[i] -= step
+            width = float(up[k].view(-1)[i] - down[k].view(-1)[i])  # exact representable 2h
+            return (ev(up) - ev(down)) / width
+
+        values = _per_element(bases, STEP1, central)
         roundoff = EPS * max(ev.max_abs, 1e-300) / STEP1
         return FDResult(True, values, None, None, roundoff, ev.count)
     gen = torch.Generator().manual_seed(SEED)
@@ -147,15 +154,12 @@ def second_order(f, bases: list[torch.Tensor], first: int, w: np.ndarray) -> FDR
 
     total_el = sum(b.numel() for b in bases)
     if total_el <= ELEMENTWISE_MAX:
-        values = []
-        for k, base in enumerate(bases):
-            out = np.zeros(base.numel())
-            steps = _steps(base, STEP2).reshape(-1)
-            for i in range(base.numel()):
-                target = [torch.zeros_like(b) for b in bases]
-                target[k].view(-1)[i] = steps[i]
-                out[i] = corners(target) / (4 * a * float(steps[i]))
-            values.append(out.reshape(tuple(base.shape)))
+        def mixed(k: int, i: int, step: float) -> float:
+            target = [torch.zeros_like(b) for b in bases]
+            target[k].view(-1)[i] = step
+            return corners(target) / (4 * a * step)
+
+        values = _per_element(bases, STEP2, mixed)
         roundoff = 4 * EPS * max(ev.max_abs, 1e-300) / (a * STEP2)
         return FDResult(True, values, None, None, roundoff, ev.count)
     gen = torch.Generator().manual_seed(SEED)
