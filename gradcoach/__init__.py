@@ -18,16 +18,13 @@ import inspect
 
 import torch
 
-from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import check as _check_mod
-from . import compare
 from ._safe import value_to_f64
 from .check import GradcoachAssertionError, checked_labels
-from .compare import tolerances
 from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
-from .report import Block, Report, fmt
+from .report import Report
 from .structure import assert_choice, assert_grad_fn, assert_no_grad, assert_no_graph
 from . import graph, plotting  # both import matplotlib/torchviz only when called
 
@@ -92,51 +89,7 @@ def check_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None):
 
 def confirm(label, got, expected, *, atol=None, rtol=None, name=None):
     """Check a stated number or formula value (not a gradient): ``got`` ≈ ``expected``."""
-    return _value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name or label, reveal=True)
-
-
-def _value_check(got, expected, *, atol, rtol, label, name, reveal):
-    report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
-    g = _check_mod._student_f64(report, name, got)
-    if g is None:
-        return report
-    e = value_to_f64(expected)
-    if e.size == 1 and g.size != 1:
-        e = e.reshape(()) + 0 * g
-    if g.shape != e.shape and g.size != e.size:
-        return _check_mod._fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape),
-                                want_shape=tuple(e.shape))
-    g = g.reshape(e.shape)
-    dtype = got.dtype if type(got) is torch.Tensor else torch.float64
-    a_tol, r_tol = tolerances(dtype, atol, rtol)
-    ok = compare.close(g, e, a_tol, r_tol)
-    block = Block(name, None, g, e, None, ok=ok, abs_err=np.abs(g - e))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        block.rel_err = np.abs(g - e) / np.abs(e)
-    block.decided_by_rtol = r_tol * abs(e) > a_tol
-    report.blocks = [block]
-    report.passed = bool(ok.all())
-    if report.passed:
-        if label:
-            _check_mod._checked.add(label)
-        return report
-    c = compare.common_ratio(g.reshape(-1), e.reshape(-1), a_tol)
-    if compare.close(g, e, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
-        rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
-        _check_mod._fail(report, "float32_near", rel=rel)
-    elif c is not None and abs(c + 1) <= 1e-3:
-        _check_mod._fail(report, "sign_flipped", name=name)
-    elif reveal:
-        _check_mod._fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
-    else:
-        _check_mod._fail(report, "value_mismatch_hidden", name=name)
-    return report
-
-
-def _short(arr) -> str:
-    flat = arr.reshape(-1)
-    text = ", ".join(fmt(x) for x in flat[:6]) + (", …" if flat.size > 6 else "")
-    return text if flat.size == 1 and arr.ndim == 0 else f"[{text}]"
+    return _check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name or label, reveal=True)
 
 
 def _raise_if_failed(report: Report):
@@ -170,7 +123,7 @@ def assert_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None, 
 def assert_close(got, expected, *, name="value", atol=None, rtol=None, label=None, reveal=False):
     """``got`` ≈ ``expected`` for a genuine tensor or plain number; raises AssertionError."""
     __tracebackhide__ = True
-    return _raise_if_failed(_value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name,
+    return _raise_if_failed(_check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name,
                                          reveal=reveal))
 
 

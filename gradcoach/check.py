@@ -445,3 +445,50 @@ def _wrong_v(f, bases, k, g, m, atol):
     if compare.close(g, ones / m, atol, 1e-6).all():
         return "which_mean"
     return None
+
+
+# -- values (not gradients) ---------------------------------------------------------------------
+
+def value_check(got, expected, *, atol, rtol, label, name, reveal):
+    """``got`` (a student's tensor or number) against ``expected``: the engine of ``confirm`` and
+    ``assert_close``."""
+    report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
+    g = _student_f64(report, name, got)
+    if g is None:
+        return report
+    e = value_to_f64(expected)
+    if e.size == 1 and g.size != 1:
+        e = e.reshape(()) + 0 * g
+    if g.shape != e.shape and g.size != e.size:
+        return _fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
+    g = g.reshape(e.shape)
+    dtype = got.dtype if type(got) is torch.Tensor else torch.float64
+    a_tol, r_tol = compare.tolerances(dtype, atol, rtol)
+    ok = compare.close(g, e, a_tol, r_tol)
+    block = Block(name, None, g, e, None, ok=ok, abs_err=np.abs(g - e))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        block.rel_err = np.abs(g - e) / np.abs(e)
+    block.decided_by_rtol = r_tol * abs(e) > a_tol
+    report.blocks = [block]
+    report.passed = bool(ok.all())
+    if report.passed:
+        if label:
+            _checked.add(label)
+        return report
+    c = compare.common_ratio(g.reshape(-1), e.reshape(-1), a_tol)
+    if compare.close(g, e, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
+        rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
+        _fail(report, "float32_near", rel=rel)
+    elif c is not None and abs(c + 1) <= 1e-3:
+        _fail(report, "sign_flipped", name=name)
+    elif reveal:
+        _fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
+    else:
+        _fail(report, "value_mismatch_hidden", name=name)
+    return report
+
+
+def _short(arr) -> str:
+    flat = arr.reshape(-1)
+    text = ", ".join(fmt(x) for x in flat[:6]) + (", …" if flat.size > 6 else "")
+    return text if flat.size == 1 and arr.ndim == 0 else f"[{text}]"
