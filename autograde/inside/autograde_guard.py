@@ -15,10 +15,11 @@ transformer sees it), which
 - repairs the shell (traceback display, custom exception handlers, student event callbacks and
   input/AST transformers), trace/profile functions, GC callbacks and alarm signals;
 - binds the test cell's names (inside/guarded.py; the grader renamed them in the test source to
-  per-kernel random aliases) to pristine objects, and keeps the test cell's source out of
-  ``linecache`` (IPython's history never gets it: the grader runs it with ``store_history=False``). ``gc`` becomes a facade whose
-  functions restore again right before each check, so a student function called by the test
-  (``gc.answer(fn, ...)``) cannot patch the check that follows it.
+  per-kernel random aliases) to pristine objects. ``gc`` becomes a facade whose functions restore
+  again right before each check and rebind the aliases after it, so a student function called by
+  the test (``gc.answer(fn, ...)``) cannot patch the check that follows it;
+- keeps the test cell's source out of ``linecache`` (and the grader runs it with
+  ``store_history=False``, so it is not in ``In``/``_ih`` either).
 
 This stops the tricks a student can play with ordinary Python. It is not a security boundary
 against code written to attack this module (``ctypes``, frame walking): that is the sandbox's job
@@ -382,7 +383,7 @@ def _restore_shell() -> None:
 
 
 def restore() -> bool:
-    """The entry point the grader evaluates before each graded test cell."""
+    """What the entry message runs before each graded test cell."""
     _restore(light=False)
     _restore_shell()
     _bind_aliases()
