@@ -121,6 +121,14 @@ HISTORY_COPY = {gid: code.replace("    x = torch", "    import __main__\n    ns 
 LINECACHE_COPY = {gid: code.replace("    x = torch", "    import linecache\n    for entry in list(linecache.cache.values()):\n"
                                     "        print('LEAK', ''.join(entry[2])[::-1])\n    x = torch", 1)
                   for gid, code in WRONG[LESSON1].items()}
+# Still beats the in-process guard (issue 11's checker process is what closes it): replace the
+# kernel's handler for the guard's entry message, let the real one run, then rebind the aliases.
+REPLACE_ENTRY_HANDLER = (FAKE + "ip = get_ipython()\nkernel = ip.kernel\n"
+                         "entry = next(m for m in kernel.shell_handlers if m.startswith('autograde_restore_'))\n"
+                         "real = kernel.shell_handlers[entry]\ntoken = entry[len('autograde_restore_'):]\n\n"
+                         "def fake(stream, idents, parent):\n    real(stream, idents, parent)\n"
+                         "    ip.user_ns[f'__ag_{token}_gc'] = _fake\n\nkernel.shell_handlers[entry] = fake\n")
+KNOWN_GAPS = {"replace_entry_handler": ("wrong", REPLACE_ENTRY_HANDLER)}
 HIDDEN_LINES = ("for x0 in (-1.5, 0.3, 4.0):", "for x0, w0 in ((-2.0, 0.5), (3.0, -1.0)):")
 
 # kind: (content, expected score of lesson 1, status, text expected in the report row)
@@ -208,6 +216,8 @@ def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("hostile") / "course", cell_timeout=TIMEOUT)
     for kind, (spec, *_rest) in KINDS.items():
         submit(course, kind, LESSON1, _content(course, kind, spec))
+    for kind, spec in KNOWN_GAPS.items():
+        submit(course, kind, LESSON1, _content(course, kind, spec))
     before = digest_tree(course.path("submitted"))
     summary = grade(course, workers=2, progress=False, log=lambda *_: None)
     return course, summary, before
@@ -232,7 +242,7 @@ def test_hostile_batch_loses_nothing(graded):
     course, summary, before = graded
     assert digest_tree(course.path("submitted")) == before
     assert {(r.student, r.assignment) for r in summary.rows if r.assignment == LESSON1} == \
-        {(kind, LESSON1) for kind in KINDS}
+        {(kind, LESSON1) for kind in [*KINDS, *KNOWN_GAPS]}
 
 
 def test_no_student_process_outlives_grading(graded):
@@ -312,3 +322,11 @@ def test_test_cells_score_pass_fail_without_displayed_values(graded):
     nb = nbformat.read(course.path("autograded", "displayhook_in_answer", LESSON1, f"{LESSON1}.ipynb"), as_version=4)
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert tests and all(o.output_type != "execute_result" for c in tests for o in c.outputs)
+
+
+@pytest.mark.xfail(strict=True, reason="in-process guard: closed only by the checker process of issue 11")
+def test_known_gap_replacing_the_kernels_entry_handler(graded):
+    course, _, _ = graded
+    row = report(course)[("replace_entry_handler", LESSON1)]
+    assert "calls get_ipython()" in row["review"]  # flagged for review today
+    assert grades_csv(course)[("replace_entry_handler", LESSON1)] == 0, row
