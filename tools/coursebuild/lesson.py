@@ -14,6 +14,7 @@ from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from .config import LANGUAGES, ROOT
 from .formulas import LABEL_PATTERN, display_formulas
+from .parity import check_groups, check_references
 
 ALLOWED_METADATA = ("lang", "nbgrader", "tags")
 RESERVED_GRADE_IDS = ("course_setup",)  # the setup cell the build adds
@@ -27,7 +28,7 @@ class SourceCell:
     index: int  # position in the lesson file, from 0
     cell_type: str
     source: str
-    lang: str | None  # None: shared by all languages (code cells only)
+    lang: str | None  # None: shared by all languages (code cells; markdown such as a formula or figure)
     nbgrader: dict | None
     tags: tuple = ()
 
@@ -98,7 +99,9 @@ def read_lesson(path: Path) -> Lesson:
     cells = [_source_cell(i, cell, errors) for i, cell in enumerate(nb.cells)]
     lesson = Lesson(path=path, titles=titles, cells=cells)
     if not errors:
-        _check_language_groups(lesson, errors)
+        groups = _check_language_groups(lesson, errors)
+        check_groups(groups, errors.add)
+        check_references(lesson, LANGUAGES, errors.add)
         _check_exercises(lesson, errors)
     if errors:
         raise LessonError(errors.messages)
@@ -146,8 +149,6 @@ def _source_cell(index: int, cell: NotebookNode, errors: _Errors) -> SourceCell:
         errors.add("'tags' must be a list", made)
     if cell.cell_type == "raw":
         errors.add("raw cells are not used in lessons; write a markdown or a code cell", made)
-    elif cell.cell_type == "markdown" and made.lang is None:
-        errors.add('markdown cell has no "lang"; write +++ {"lang": "en"} (or "ja", "ko") above it', made)
     if made.lang is not None and made.lang not in LANGUAGES:
         errors.add(f'unknown "lang" {made.lang!r}; use one of {", ".join(LANGUAGES)}', made)
     if made.nbgrader is not None:
@@ -222,8 +223,11 @@ def _check_formulas(cell: SourceCell, errors: _Errors) -> None:
                        f"(label: {LABEL_PATTERN}); a code cell must check it", cell)
 
 
-def _check_language_groups(lesson: Lesson, errors: _Errors) -> None:
-    """Consecutive cells with ``lang`` form groups in the order en, ja, ko; each group has all three."""
+def _check_language_groups(lesson: Lesson, errors: _Errors) -> list:
+    """Consecutive cells with ``lang`` form groups in the order en, ja, ko; each group has all three.
+
+    Returns the groups (lists of cells).
+    """
     order = {lang: i for i, lang in enumerate(LANGUAGES)}
     groups, current = [], []
     for cell in lesson.cells + [None]:
@@ -239,6 +243,7 @@ def _check_language_groups(lesson: Lesson, errors: _Errors) -> None:
             present = ", ".join(dict.fromkeys(c.lang for c in group))
             errors.add(f"this text is in {present} but has no {', '.join(missing)} version right after it "
                        f"(each piece of text appears in en, ja, ko, in that order)", group[0])
+    return groups
 
 
 def _check_exercises(lesson: Lesson, errors: _Errors) -> None:
