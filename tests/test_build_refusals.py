@@ -248,3 +248,45 @@ def test_a_reference_to_a_section_of_another_lesson(tmp_path):
     assert "en: 'lesson 02, section 5' refers to section 5, but lesson 02 has no heading numbered 5" in message
     assert "ja: 'レッスン 09 の第 1 節' refers to lesson 09, which does not exist" in message
     assert "ko:" not in message
+
+
+def front_with_strings(entries: str) -> str:
+    from _build import FRONT_MATTER
+    return FRONT_MATTER.replace("    ko: 작은 예\n", "    ko: 작은 예\n  strings:\n" + entries)
+
+
+LABEL = "    label:\n      en: without reset\n      ja: リセットしない場合\n      ko: 초기화하지 않은 경우\n"
+
+
+def test_a_string_of_a_shared_code_cell_is_written_in_each_notebook_language(tmp_path):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:label}}:", 1)'), front=front_with_strings(LABEL))
+    outputs = coursebuild.build([path], CONFIG)
+    for lang, text in (("en", "without reset"), ("ja", "リセットしない場合"), ("ko", "초기화하지 않은 경우")):
+        for form in coursebuild.FORMS:
+            nb = outputs[coursebuild.notebook_path(form, lang, "01_tiny")].decode()
+            assert f'print(\\"{text}:\\", 1)' in nb, (lang, form)
+            assert "{{t:" not in nb
+
+
+def test_an_unknown_string_key(tmp_path):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:lable}}")'), front=front_with_strings(LABEL))
+    message = refusal(path)
+    assert_names(message, 7, 'print("{{t:lable}}")')
+    assert "{{t:lable}} has no entry in the front matter's course.strings" in message
+    assert "course.strings.label is never used" in message
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("    label:\n      en: a\n      ja: b\n", "must give exactly en, ja and ko"),
+    ("    label:\n      en: 'say \"hi\"'\n      ja: b\n      ko: c\n", "en: with the course.strings texts put in"),
+    ("    label:\n      en: 'a {{b}}'\n      ja: b\n      ko: c\n", "must be one line"),
+    ("    Label:\n      en: a\n      ja: b\n      ko: c\n", "must be lower-case"),
+])
+def test_a_broken_string_table(tmp_path, entry, problem):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:label}}")'), front=front_with_strings(entry))
+    assert problem in refusal(path)
+
+
+def test_string_markers_belong_in_code_cells(tmp_path):
+    path = write_lesson(tmp_path, texts("{{t:label}}", "x", "y"), *good_cells(), front=front_with_strings(LABEL))
+    assert "{{t:…}} is for code cells" in refusal(path)
