@@ -33,7 +33,7 @@ _LESSON_PREFIX = {
     "ko": r"(?:레슨\s*(\d+)\s*의\s*)?",
 }
 _SECTION = {
-    "en": rf"\b(?:[Ss]ection|§)\s*{_NUM}",
+    "en": rf"\b(?:[Ss]ections?|§)\s*{_NUM}",
     "ja": rf"(?:第\s*{_NUM}\s*節|§\s*{_NUM})",
     "ko": rf"(?<![\d.]){_NUM}\s?절(?![댓대])|§\s*{_NUM}",
 }
