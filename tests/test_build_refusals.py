@@ -240,10 +240,10 @@ def test_a_reference_to_a_section_of_another_lesson(tmp_path):
     write_lesson(tmp_path, texts("## 1. One\n\n## 2. Two", "## 1. 一\n\n## 2. 二", "## 1. 하나\n\n## 2. 둘"),
                  name="02_other.md")
     good = write_lesson(tmp_path, texts("See lesson 02, section 2.", "レッスン 02 の第 2 節を参照。",
-                                        "레슨 02의 2절을 보세요."), *good_cells(), name="03_ok.md")
+                                        "02강의 2절을 보세요."), *good_cells(), name="03_ok.md")
     coursebuild.build([good], CONFIG)  # there is no section 2 in this lesson, but lesson 02 has one
     bad = write_lesson(tmp_path, texts("See lesson 02, section 5.", "レッスン 09 の第 1 節を参照。",
-                                       "절댓값은 레슨 02의 2절을 보세요."), *good_cells(), name="04_bad.md")
+                                       "절댓값은 02강의 2절을 보세요."), *good_cells(), name="04_bad.md")
     message = refusal(bad)
     assert "en: 'lesson 02, section 5' refers to section 5, but lesson 02 has no heading numbered 5" in message
     assert "ja: 'レッスン 09 の第 1 節' refers to lesson 09, which does not exist" in message

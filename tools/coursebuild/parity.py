@@ -26,11 +26,11 @@ _LINK = re.compile(r"(?<!!)\[[^\]]*\]\(\s*([^)\s]+)[^)]*\)")
 _TEXT_COMMAND = re.compile(r"\\(?:text|textrm|textit|textbf|mathrm|operatorname)\s*\{")
 _NUM = r"(\d+(?:\.\d+)*)"
 # A numbered reference, optionally after a lesson number ("lesson 01, section 6", 「レッスン 01 の第 6 節」,
-# "레슨 01의 6절"): group 1 the lesson, group 2 the section.
+# "01강의 6절"): group 1 the lesson, group 2 the section.
 _LESSON_PREFIX = {
     "en": r"(?:[Ll]esson\s+(\d+),?\s+)?",
     "ja": r"(?:レッスン\s*(\d+)\s*の\s*)?",
-    "ko": r"(?:레슨\s*(\d+)\s*의\s*)?",
+    "ko": r"(?:(\d+)\s*강\s*의?\s*)?",
 }
 _SECTION = {
     "en": rf"\b(?:[Ss]ections?|§)\s*{_NUM}",
