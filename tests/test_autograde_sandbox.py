@@ -15,10 +15,11 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from _autograde import ROOT
 from autograde import sandbox
 from autograde.course import Course
 from autograde.sandbox import Limits, SandboxKernelManager, SandboxUnavailable, probe, require_sandbox, root_mode
+
+from _autograde import ROOT
 
 needs_sandbox = pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")
 LIMITS = Limits()

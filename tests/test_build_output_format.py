@@ -12,8 +12,10 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+import coursebuild
 from coursebuild.prose import unwrap_japanese
+
+from _build import FIXTURE_LESSONS, LESSONS, ROOT
 
 CONFIG = coursebuild.load_config()
 LANGS = coursebuild.LANGUAGES

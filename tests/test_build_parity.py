@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+import coursebuild
+
+from _build import FIXTURE_LESSONS, LESSONS, ROOT
 
 CONFIG = coursebuild.load_config()
 LANGS = coursebuild.LANGUAGES

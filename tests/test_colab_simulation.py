@@ -3,15 +3,14 @@ fresh Python that has torch but not gradcoach and not this repository. The setup
 gradcoach from GRADCOACH_INSTALL (a wheel built from this checkout), pip leaves torch alone, and
 every cell outside the exercises runs. How torch is "preinstalled" without a reinstall, and why
 pip cannot replace it even by mistake, is explained in tools/colab_sim.py."""
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from _tools import load_tool
 
-import colab_sim  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+colab_sim = load_tool("colab_sim")
 
 # Lesson 02 draws the computation graph, which Colab (no torchviz) must still show.
 PREFERRED = ("notebooks/ja/02_*.ipynb", "notebooks/ja/*.ipynb")
