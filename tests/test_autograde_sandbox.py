@@ -88,7 +88,7 @@ def test_sandbox_cannot_read_the_gradebook_solutions_or_other_students(mode, sec
     ])
     assert out[0].startswith("FileNotFoundError")
     assert out[1] == "False False"
-    assert out[2] == "['.venv', 'gradcoach']"
+    assert out[2] == "['.venv', 'gradcoach', 'gradcoach_languages.py']"  # what gradcoach needs, nothing more
     assert out[3] == "False False"
 
 

@@ -35,7 +35,8 @@ def colab_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_setup_cell_installs_gradcoach_from_the_override_into_the_fresh_python(colab_run):
-    assert colab_run.installed == ["gradcoach", "gradcoach-0.1.0.dist-info"], colab_run.pip_log
+    # gradcoach_languages.py (and its top-level __pycache__) is part of gradcoach's distribution (CONTRIBUTING.md)
+    assert colab_run.installed == ["__pycache__", "gradcoach", "gradcoach-0.1.0.dist-info", "gradcoach_languages.py"], colab_run.pip_log
     assert "Successfully installed gradcoach" in colab_run.pip_log
     assert "/venv/" in colab_run.probe["gradcoach"], "gradcoach must come from the fresh environment"
     assert not any(str(ROOT) in entry for entry in colab_run.probe["sys_path"]), "the repository leaked in"
