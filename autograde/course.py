@@ -26,7 +26,7 @@ from pathlib import Path
 
 from coursebuild.config import load_config
 
-from .sandbox import Limits
+from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
 # Runtime state lives outside the source package: the instructor's course directory (--course, COURSE=)
@@ -148,8 +148,7 @@ class Course:
         c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         c.SandboxedExecute.timeout = self.settings.cell_timeout
-        c.SandboxedExecute.sandbox = {"limits": asdict(self.limits), "lang": self.settings.lang,
-                                      "sandbox": self.settings.sandbox}
+        c.SandboxedExecute.sandbox = KernelSettings(self.limits, self.settings.lang, self.settings.sandbox).to_config()
         c.GenerateFeedback.preprocessors = [GetGrades, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
         c.SanitizeFeedback.lang = self.settings.lang
         c.SanitizeFeedback.notes_dir = str(self.path(".autograde", "notes"))
