@@ -120,7 +120,7 @@ def test_forgotten_backward_in_an_answer_with_a_correct_detach_says_backward_nev
     def student(x0):
         x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
         target = (x * 2).detach()  # correct use: the target is held fixed
-        loss = (x - target) ** 2 + x ** 3
+        loss = (x - target) ** 2 + x ** 3  # noqa: F841 - the student forgot loss.backward()
         return x  # forgot loss.backward()
 
     x = gc.answer(student, 2.0)
