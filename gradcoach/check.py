@@ -147,7 +147,7 @@ def _expected_values(expected, bases, n):
     if expected is None:
         return None
     if callable(expected):
-        value = float64_function(expected, bases)[1]
+        value = float64_function(expected, bases, several=n > 1)[1]
         values = _as_tuple(value) if n > 1 else (value,)
     else:
         values = _as_tuple(expected) if n > 1 else (expected,)

@@ -43,9 +43,10 @@ class _Float64Mode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def float64_function(f, bases):
+def float64_function(f, bases, several=False):
     """``(g, out)``: ``g`` is ``f`` itself when it runs on the float64 ``bases``, else ``f`` under the
-    up-casting mode; ``out`` is its value at ``bases`` (no graph).
+    up-casting mode; ``out`` is its value at ``bases`` (no graph). ``several``: ``f`` may return a
+    tuple of values (the analytic answers for several inputs).
 
     Raises a localized :class:`GradcoachUsageError` when ``f`` cannot be evaluated at all.
     """
@@ -53,6 +54,8 @@ def float64_function(f, bases):
         with torch.no_grad():
             out = f(*[b.clone() for b in bases])
         if type(out) in (torch.Tensor, torch.nn.Parameter) and out.dtype not in _LOW:
+            return f, out
+        if several and type(out) in (tuple, list):
             return f, out
         if type(out) not in (torch.Tensor, torch.nn.Parameter, float, int):
             raise usage_error("usage_f_returns", kind=type(out).__name__)

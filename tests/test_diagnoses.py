@@ -227,6 +227,12 @@ def test_f_capturing_a_float32_matrix_is_checked_not_crashed():
     assert report.passed, str(report)
 
 
+def test_an_analytic_callable_may_return_one_answer_per_input():
+    x, y = leaf(1.0), leaf(2.0)
+    (x * y ** 2).backward()
+    assert gc.check((x, y), lambda x, y: x * y ** 2, lambda x, y: (y ** 2, 2 * x * y)).passed
+
+
 def test_a_list_of_numbers_is_accepted_as_the_analytic_answer():
     x = leaf([1.0, 2.0])
     (x ** 2).sum().backward()
