@@ -263,3 +263,27 @@ def snapshot(*tensors, **named) -> Snapshot:
     items = {f"arg{i}": x for i, x in enumerate(tensors)}
     items.update(named)
     return Snapshot(items)
+
+
+def reaches(out, leaf) -> bool:
+    """Whether the graph of ``out`` reaches the leaf tensor ``leaf`` (works after backward too)."""
+    if not isinstance(out, torch.Tensor) or out.grad_fn is None:
+        return False
+    seen, stack = set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if getattr(node, "variable", None) is leaf:
+            return True
+        stack.extend(fn for fn, _ in node.next_functions)
+    return False
+
+
+def assert_not_connected(out, leaf, *, name="value", leaf_name="x"):
+    """The graph of ``out`` does not reach ``leaf``: the path was cut (detach, no_grad), not merely
+    its gradient thrown away afterwards."""
+    __tracebackhide__ = True
+    if reaches(out, leaf):
+        raise RuleBroken(t("rule_connected", name=name, leaf=leaf_name))
