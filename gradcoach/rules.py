@@ -67,22 +67,63 @@ def _resolve(path: str):
     raise ValueError(f"gradcoach: cannot find {path!r}")
 
 
-_gradcoach_names = {"gradcoach.finite_difference": "finite_difference"}
+# The active rules, and the originals of the functions they watch. A rule patches the module
+# attribute when it starts and again right before the student's code runs (:func:`call`,
+# :func:`formula_only`): the grader's guard puts pristine torch attributes back before every
+# gradcoach call a test cell makes, so a patch made earlier in the cell may have been undone.
+_ACTIVE: list = []
+_ORIGINALS: dict = {}
+
+
+class _Rule:
+    def __init__(self, kind, names, why=None):
+        self.kind, self.names, self.why, self.calls = kind, _expand(names), why, Calls()
+
+
+def _dispatcher(name, original):
+    def watched(*args, **kwargs):
+        __tracebackhide__ = True
+        for rule in list(_ACTIVE):
+            if name in rule.names:
+                if rule.kind == "forbid":
+                    raise RuleBroken(t("rule_forbidden", name=name) + (f" {rule.why}" if rule.why else ""))
+                rule.calls[name] += 1
+        return original(*args, **kwargs)
+    watched = functools.wraps(original)(watched)
+    watched.__gradcoach_rule__ = True
+    return watched
+
+
+def _apply() -> None:
+    """Install the watchers of every active rule (again, where something put the originals back)."""
+    for rule in _ACTIVE:
+        for name in rule.names:
+            owner, attr = _resolve(name)
+            current = getattr(owner, attr)
+            if getattr(current, "__gradcoach_rule__", False):
+                continue
+            _ORIGINALS[name] = (owner, attr, current)
+            setattr(owner, attr, _dispatcher(name, current))
+
+
+def _release() -> None:
+    """Put back the originals of the functions no active rule watches any more."""
+    watched = {name for rule in _ACTIVE for name in rule.names}
+    for name in [n for n in _ORIGINALS if n not in watched]:
+        owner, attr, original = _ORIGINALS.pop(name)
+        if getattr(getattr(owner, attr), "__gradcoach_rule__", False):
+            setattr(owner, attr, original)
 
 
 @contextlib.contextmanager
-def _patched(names, make_wrapper):
-    saved = []
+def _active(rule):
+    _ACTIVE.append(rule)
     try:
-        for name in names:
-            owner, attr = _resolve(name)
-            original = getattr(owner, attr)
-            saved.append((owner, attr, original))
-            setattr(owner, attr, functools.wraps(original)(make_wrapper(name, original)))
-        yield
+        _apply()
+        yield rule
     finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
+        _ACTIVE.remove(rule)
+        _release()
 
 
 @contextlib.contextmanager
@@ -90,21 +131,8 @@ def forbid(*names, why: str | None = None):
     """While the block runs, calling any of ``names`` raises :class:`RuleBroken` with a localized
     message naming the function (and ``why``, if given). Names are dotted paths or the short names
     of :data:`ALIASES` ("backward", "grad", "autograd", "functional", "torch.func")."""
-    active = [True]
-
-    def make(name, original):
-        def guarded(*args, **kwargs):
-            __tracebackhide__ = True
-            if active[0]:
-                raise RuleBroken(t("rule_forbidden", name=name) + (f" {why}" if why else ""))
-            return original(*args, **kwargs)
-        return guarded
-
-    with _patched(_expand(names), make):
-        try:
-            yield
-        finally:
-            active[0] = False
+    with _active(_Rule("forbid", names, why)):
+        yield
 
 
 class Calls(Counter):
@@ -118,24 +146,15 @@ class Calls(Counter):
 def count_calls(*names):
     """Count the calls of ``names`` while the block runs; yields a :class:`Calls`. A call made from
     inside another watched call (jacobian calling autograd.grad) is counted too."""
-    calls = Calls()
-
-    def make(name, original):
-        def counted(*args, **kwargs):
-            calls[name] += 1
-            return original(*args, **kwargs)
-        return counted
-
-    with _patched(_expand(names), make):
-        yield calls
+    with _active(_Rule("count", names)) as rule:
+        yield rule.calls
 
 
 @contextlib.contextmanager
 def require(*names, what: str | None = None):
     """Like :func:`count_calls`, and when the block ends without an error, raise :class:`RuleBroken`
     unless at least one of ``names`` was called (the answer must really use it)."""
-    expanded = _expand(names)
-    with count_calls(*expanded) as calls:
+    with count_calls(*names) as calls:
         yield calls
     if calls.total() == 0:
         raise RuleBroken(t("rule_required", name=what or " / ".join(names)))
@@ -176,6 +195,7 @@ def call(fn, *args, forbid_names=(), require_names=(), what=None):
             stack.enter_context(forbid(*forbid_names))
         if require_names:
             stack.enter_context(require(*require_names, what=what))
+        _apply()  # the rules of an enclosing `with gc.require(...)` too, in case the grader restored torch
         try:
             return answer(fn, *args)
         except GradcoachAssertionError as exc:
