@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .messages import LANGUAGES, t
-from .sandbox import Limits
+from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_ROOT = REPO / "autograde" / "course" / "class"
@@ -145,8 +145,7 @@ class Course:
         c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         c.SandboxedExecute.timeout = self.settings.cell_timeout
-        c.SandboxedExecute.sandbox = {"limits": asdict(self.limits), "lang": self.settings.lang,
-                                      "sandbox": self.settings.sandbox}
+        c.SandboxedExecute.sandbox = KernelSettings(self.limits, self.settings.lang, self.settings.sandbox).to_config()
         c.GenerateFeedback.preprocessors = [GetGrades, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
         c.SanitizeFeedback.lang = self.settings.lang
         c.SanitizeFeedback.notes_dir = str(self.path(".autograde", "notes"))

@@ -6,11 +6,14 @@ Differences from ``nbgrader.preprocessors.Execute`` (which stays the base class)
 - before each graded test cell the guard restores pristine gradcoach/torch/builtins (see
   inside/autograde_guard.py) and the test runs with ``gc``/``torch``/``np``/``math`` renamed to
   per-kernel aliases a student cannot rebind;
+- a graded test cell scores pass/fail: any ``execute_result`` it shows is dropped, so a value
+  displayed from inside an answer (``sys.displayhook(...)``) can no longer become nbgrader's
+  partial credit or full marks; test cells also stay out of IPython's history (``In``, ``_ih``);
 - a cell that times out is interrupted; if the kernel then stays silent it is killed, and a dead
   kernel (``os._exit``, segfault, CPU or memory limit) no longer loses the whole notebook: the
   cells already run keep their results, the rest get a "not run" error (so their tests score 0),
   and nbgrader saves the grades as usual;
-- what happened is recorded in :data:`EVENTS` for the grading report.
+- what happened is recorded as :class:`Event` records for the grading report (:func:`take_events`).
 """
 from __future__ import annotations
 
@@ -18,19 +21,53 @@ import io
 import secrets
 import signal
 import tokenize
+from dataclasses import dataclass
+from enum import Enum
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import Dict, Integer, List
+from traitlets import Dict, Integer
 
+from .inside.guarded import GUARDED
 from .messages import t
-from .sandbox import SandboxKernelManager
+from .sandbox import KernelSettings, SandboxKernelManager
 
-#: (student, assignment, notebook) → events of the last execution (read by the grading worker)
-EVENTS: dict[tuple[str, str, str], list[dict]] = {}
+
+class EventKind(str, Enum):
+    """What can happen to a notebook's execution that the grading report shows."""
+
+    TIMEOUT = "timeout"
+    DIED = "died"
+    UNRESPONSIVE = "unresponsive"
+    START_FAILED = "start_failed"
+    TAMPERED = "tampered"
+    OUTPUT_LOST = "output_lost"
+    OUTPUT_TRUNCATED = "output_truncated"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened while a notebook ran (picklable: it crosses to the main process)."""
+
+    kind: EventKind
+    cell: int | None = None
+    grade_id: str | None = None
+    detail: str = ""  # the cause of a death, why a kernel did not start, the seconds of a timeout
+
+    @property
+    def where(self) -> str:
+        return self.grade_id or f"cell {self.cell}"
+
+
+_EVENTS: dict[tuple[str, str, str], list[Event]] = {}
+
+
+def take_events(student: str, assignment: str, notebook: str) -> list[Event]:
+    """The events of this worker's last execution of that notebook (and forget them)."""
+    return _EVENTS.pop((student, assignment, notebook), [])
 
 
 def rename_names(source: str, aliases: dict[str, str]) -> str:
@@ -68,8 +105,8 @@ class SandboxedExecute(Execute):
     """Runs a student's notebook in the grading sandbox (see the module docstring)."""
 
     sandbox = Dict(help="limits, lang and sandbox (False = --unsafe-no-sandbox)").tag(config=True)
-    guarded_names = List(["gc", "torch", "np", "numpy", "math"],
-                         help="Names a test cell uses that are rebound to pristine objects").tag(config=True)
+    guarded_names = Dict(GUARDED, help="Names a test cell uses that are rebound to pristine modules: "
+                         "name -> module (inside/guarded.py)").tag(config=True)
     max_output_bytes = Integer(5_000_000, help="Outputs kept per cell (bytes, approx.)").tag(config=True)
 
     def __init__(self, **kw):
@@ -84,10 +121,11 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         token = secrets.token_hex(6)
-        self.entry = f"__autograde_restore_{token}"
+        self.entry = f"autograde_restore_{token}"
         self.aliases = {name: f"__ag_{token}_{name}" for name in self.guarded_names}
-        settings = {**self.sandbox, "entry": self.entry, "aliases": self.aliases}
-        self.km = self._manager = self.kernel_manager_class(config=self.config, settings=settings)
+        guarded = {name: [alias, self.guarded_names[name]] for name, alias in self.aliases.items()}
+        settings = KernelSettings.from_config(self.sandbox).with_guard(self.entry, guarded)
+        self.km = self._manager = self.kernel_manager_class(config=self.config, settings=settings.to_config())
         return self.km
 
     # -- the notebook -------------------------------------------------------------------------
@@ -98,7 +136,7 @@ class SandboxedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         info = (resources or {}).get("nbgrader", {})
-        self.events = EVENTS[(info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))] = []
+        self.events = _EVENTS[(info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))] = []
         self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": t("timeout", self.lang, seconds=self.timeout),
                                  "traceback": [t("timeout", self.lang, seconds=self.timeout)]}
         self._stopped = None
@@ -119,7 +157,7 @@ class SandboxedExecute(Execute):
             manager = self._manager
             detail = (manager.stderr_tail() if manager is not None else "") or str(exc)
             detail = detail.strip().splitlines()[-1][:300] if detail.strip() else type(exc).__name__
-            self.events.append({"kind": "start_failed", "detail": detail})
+            self.events.append(Event(EventKind.START_FAILED, detail=detail))
             for cell in self.nb.cells:
                 if cell.cell_type == "code" and cell.source.strip():
                     cell.outputs = [_error_output("KernelNotStarted", t("start_failed", self.lang, detail=detail))]
@@ -139,46 +177,50 @@ class SandboxedExecute(Execute):
                 original = cell.source
                 cell.source = rename_names(original, self.aliases)
                 try:
-                    self.preprocess_cell(cell, resources, index)
+                    self._run_test_cell(cell, index)
                 finally:
                     cell.source = original
                 if not clean:
-                    self.events.append({"kind": "tampered", "cell": index, "grade_id": _grade_id(cell)})
+                    self.events.append(Event(EventKind.TAMPERED, index, _grade_id(cell)))
                     cell.outputs.append(_error_output("GradingStateTampered", t("tampered", self.lang)))
             else:
                 self.preprocess_cell(cell, resources, index)
         except DeadKernelError:
             cause, detail = self._death_cause()
-            self.events.append({"kind": "died", "cell": index, "grade_id": _grade_id(cell), "cause": detail})
+            self.events.append(Event(EventKind.DIED, index, _grade_id(cell), detail))
             cell.outputs.append(_error_output("KernelDied", t("died", self.lang, cause=cause)))
             self._stopped = "died"
         except CellTimeoutError:
             if index in self._timed_out:
                 # interrupted, and still no idle message: the kernel ignores interrupts; stop it
-                self.events.append({"kind": "unresponsive", "cell": index, "grade_id": _grade_id(cell)})
+                self.events.append(Event(EventKind.UNRESPONSIVE, index, _grade_id(cell)))
                 cell.outputs.append(_error_output("KernelUnresponsive", t("unresponsive", self.lang)))
                 self._stopped = "unresponsive"
                 run_sync(self.km.shutdown_kernel)(now=True)
             else:
                 # the reply came but its output never did (a message over the size limit was dropped)
-                self.events.append({"kind": "output_lost", "cell": index, "grade_id": _grade_id(cell)})
+                self.events.append(Event(EventKind.OUTPUT_LOST, index, _grade_id(cell)))
                 cell.outputs.append(_error_output("OutputLost", t("unresponsive", self.lang)))
+
+    def _run_test_cell(self, cell, index) -> None:
+        """A graded test cell: kept out of IPython's history, scored pass/fail (no execute_result)."""
+        self.execute_cell(cell, index, store_history=False)
+        cell.outputs = [out for out in cell.outputs if out.get("output_type") != "execute_result"]
 
     # -- guard ---------------------------------------------------------------------------------
     def _restore_guard(self) -> bool:
-        """Evaluate the guard's entry as a user expression (no input transformer sees it)."""
-        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"ok": f"{self.entry}()"})
-        reply = self.wait_for_reply(msg_id)
-        content = (reply or {}).get("content", {})
-        result = content.get("user_expressions", {}).get("ok", {})
-        return (content.get("status") == "ok" and result.get("status") == "ok"
-                and result.get("data", {}).get("text/plain") == "True")
+        """Send the guard's entry message (its type is the per-kernel entry name; the kernel's
+        dispatcher runs it, so nothing in the student's namespace can stand in for it)."""
+        msg = self.kc.session.msg(self.entry, {})
+        self.kc.shell_channel.send(msg)
+        reply = self.wait_for_reply(msg["header"]["msg_id"])
+        return (reply or {}).get("content", {}).get("restored") is True
 
     # -- failures ------------------------------------------------------------------------------
     async def _async_handle_timeout(self, timeout, cell=None):
         index = getattr(self, "_index", None)
         self._timed_out.add(index)
-        self.events.append({"kind": "timeout", "cell": index, "grade_id": _grade_id(cell), "seconds": timeout})
+        self.events.append(Event(EventKind.TIMEOUT, index, _grade_id(cell), str(timeout)))
         return await super()._async_handle_timeout(timeout, cell)
 
     def _death_cause(self) -> tuple[str, str]:
@@ -198,13 +240,22 @@ class SandboxedExecute(Execute):
         return t("cause_exit", self.lang, code=code), f"exit {code}"
 
     def output(self, outs, msg, display_id, cell_index):
-        size = sum(len(str(v)) for v in msg.get("content", {}).values())
+        """Keep at most ``max_output_bytes`` of a cell's outputs, but always its error: nbgrader
+        scores a test cell by its error, and LimitOutput runs only after this."""
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "error":
+            traceback = content.get("traceback") or []
+            if sum(len(line) for line in traceback) > self.max_output_bytes // 10:
+                content["traceback"] = [str(content.get("evalue", ""))[: self.max_output_bytes // 10]]
+            return super().output(outs, msg, display_id, cell_index)
+        size = sum(len(str(v)) for v in content.values())
         used = self._output_bytes.get(cell_index, 0) + size
         self._output_bytes[cell_index] = used
         if used > self.max_output_bytes:
             if used - size <= self.max_output_bytes:
-                self.events.append({"kind": "output_truncated", "cell": cell_index})
-                outs.append(new_output("stream", name="stderr", text="[...]\n"))
+                self.events.append(Event(EventKind.OUTPUT_TRUNCATED, cell_index))
+                # stdout, not stderr: nbgrader would score a test cell with a stderr stream 0
+                outs.append(new_output("stream", name="stdout", text="[...]\n"))
             return None
         return super().output(outs, msg, display_id, cell_index)
 

@@ -159,7 +159,7 @@ def _init_worker(root: str, db_url: str | None, feedback: bool = True) -> None:
 
 def _grade_job(job: dict) -> dict:
     """Autograde + feedback for one (student, assignment); never raises."""
-    from .execute import EVENTS
+    from .execute import take_events
 
     start = time.monotonic()
     course: Course = _worker["course"]
@@ -171,7 +171,7 @@ def _grade_job(job: dict) -> dict:
         if gradable:
             result = api.autograde(assignment, student, force=True, create=True)
             for name in gradable:
-                out["events"][name] = EVENTS.pop((student, assignment, name), [])
+                out["events"][name] = take_events(student, assignment, name)
             if not result["success"]:
                 out["error"] = _last_error(result)
             else:
@@ -301,22 +301,24 @@ def _run_jobs(course: Course, jobs: list[dict], workers: int, progress: Progress
 
 
 def _apply_result(row: Row, result: dict) -> None:
+    from .execute import EventKind
+
     events = result["events"].get(row.notebook, [])
     row.seconds = result.get("seconds", 0.0)
     row.cells_run = result["cells_run"].get(row.notebook, "")
-    timeouts = [e for e in events if e["kind"] == "timeout"]
+    timeouts = [e for e in events if e.kind is EventKind.TIMEOUT]
     if timeouts:
         row.status = "timeout"
-        row.timeouts = ", ".join(e.get("grade_id") or f"cell {e['cell']}" for e in timeouts)
+        row.timeouts = ", ".join(e.where for e in timeouts)
     for event in events:
-        if event["kind"] == "died":
-            row.status, row.kernel = "crashed", f"died in {event.get('grade_id') or 'cell %s' % event['cell']}: {event['cause']}"
-        elif event["kind"] == "unresponsive":
+        if event.kind is EventKind.DIED:
+            row.status, row.kernel = "crashed", f"died in {event.where}: {event.detail}"
+        elif event.kind is EventKind.UNRESPONSIVE:
             row.status, row.kernel = "crashed", "unresponsive after timeout: killed"
-        elif event["kind"] == "start_failed":
-            row.status, row.kernel = "failed", f"kernel did not start: {event['detail']}"
-        elif event["kind"] in ("tampered", "output_lost", "output_truncated"):
-            row.kernel = "; ".join(filter(None, [row.kernel, f"{event['kind']} in cell {event['cell']}"]))
+        elif event.kind is EventKind.START_FAILED:
+            row.status, row.kernel = "failed", f"kernel did not start: {event.detail}"
+        elif event.kind in (EventKind.TAMPERED, EventKind.OUTPUT_LOST, EventKind.OUTPUT_TRUNCATED):
+            row.kernel = "; ".join(filter(None, [row.kernel, f"{event.kind.value} in cell {event.cell}"]))
     if result.get("error"):
         row.status, row.problem = "failed", result["error"]
 

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,6 +72,39 @@ class Limits:
         return {"RLIMIT_AS": self.memory_mb * mb, "RLIMIT_NPROC": self.processes,
                 "RLIMIT_CPU": [self.cpu_seconds, self.cpu_seconds + 5], "RLIMIT_FSIZE": self.file_mb * mb,
                 "RLIMIT_NOFILE": self.open_files, "RLIMIT_CORE": 0}
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """What a grading kernel is started with; built only by :meth:`from_config` (or directly).
+
+    Crosses two boundaries as a plain dict: traitlets configuration (``SandboxedExecute.sandbox``,
+    ``SandboxKernelManager.settings``: :meth:`to_config`) and the boot configuration sent into the
+    sandbox (:meth:`boot`)."""
+
+    limits: Limits = field(default_factory=Limits)
+    lang: str = "en"
+    sandbox: bool = True       # False only with --unsafe-no-sandbox
+    entry: str = ""            # the guard's per-kernel entry point (a name in builtins)
+    guarded: dict = field(default_factory=dict)  # test-cell name -> [alias, module] (inside/guarded.py)
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "KernelSettings":
+        config = dict(config or {})
+        limits = config.pop("limits", {})
+        return cls(limits=limits if isinstance(limits, Limits) else Limits(**limits), **config)
+
+    def with_guard(self, entry: str, guarded: dict) -> "KernelSettings":
+        return replace(self, entry=entry, guarded=guarded)
+
+    def to_config(self) -> dict:
+        return asdict(self)
+
+    def boot(self, uid: int | None, home: str) -> dict:
+        """The configuration inside/boot.py and inside/autograde_guard.py read."""
+        return {"rlimits": self.limits.rlimits(), "uid": uid if self.sandbox else None, "home": home,
+                "lang": self.lang, "entry": self.entry, "guarded": self.guarded,
+                "max_output_chars": self.limits.max_output_chars}
 
 
 UNAVAILABLE_HELP = (
@@ -245,6 +278,9 @@ class Zygote:
             raise RuntimeError(f"the sandbox did not start: {self.log_tail() or ready}")
         self.host_pid = _host_pid(self.sandbox_pid, ready["pid"]) or self.sandbox_pid
         self.root = f"/proc/{self.host_pid}/root"
+        # bwrap has bind-mounted passwd/group by now: the directory is not needed any more. Removing
+        # it here, not at exit, matters: pool workers end without running atexit handlers.
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -423,11 +459,10 @@ class SandboxKernelManager(AsyncKernelManager):
 
     The kernel binds its sockets in the sandbox's private /tmp; the grader connects through
     ``/proc/<zygote>/root``, so no host directory is writable from inside. Configured through
-    traitlets (``SandboxKernelManager.settings``): ``limits`` (:class:`Limits` fields), ``lang``,
-    ``sandbox`` (False only with --unsafe-no-sandbox), and the guard's ``entry`` and ``aliases``.
+    traitlets (``SandboxKernelManager.settings``: :meth:`KernelSettings.to_config`).
     """
 
-    settings = Dict(config=True, help="limits, lang, sandbox, entry, aliases")
+    settings = Dict(config=True, help="KernelSettings.to_config()")
     kernel_dir = Unicode()
 
     def __init__(self, **kwargs):
@@ -454,18 +489,19 @@ class SandboxKernelManager(AsyncKernelManager):
         return client
 
     @property
+    def kernel_settings(self) -> KernelSettings:
+        return KernelSettings.from_config(self.settings)
+
+    @property
     def sandboxed(self) -> bool:
-        return bool(self.settings.get("sandbox", True))
+        return self.kernel_settings.sandbox
 
     @property
     def limits(self) -> Limits:
-        return Limits(**self.settings.get("limits", {}))
+        return self.kernel_settings.limits
 
     def boot_config(self) -> dict:
-        return {"rlimits": self.limits.rlimits(), "uid": self.uid if self.sandboxed else None,
-                "home": os.path.join(self.kernel_dir, "home"), "lang": self.settings.get("lang", "en"),
-                "entry": self.settings["entry"], "aliases": self.settings.get("aliases", {}),
-                "max_output_chars": self.limits.max_output_chars}
+        return self.kernel_settings.boot(self.uid, os.path.join(self.kernel_dir, "home"))
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         boot = self.boot_config()
@@ -520,6 +556,3 @@ class SandboxKernelManager(AsyncKernelManager):
             return self.zygote.log_tail(limit)
         return _tail(self.stderr_log, limit) if self.stderr_log is not None else ""
 
-
-def settings_dict(limits: Limits, lang: str, sandbox: bool, entry: str, aliases: dict) -> dict:
-    return {"limits": asdict(limits), "lang": lang, "sandbox": sandbox, "entry": entry, "aliases": aliases}

@@ -1,7 +1,8 @@
 """Flag student code that reaches for the grading machinery, for the instructor to review.
 
 The guard (inside/autograde_guard.py) undoes the ordinary tricks; code written against the grader
-itself (frame walking, ctypes, replacing modules in sys.modules) could still get past it. Such
+itself (frame walking, ctypes, the test's globals through ``__main__``/``vars()``, IPython's
+history, the display hook) could still get past it. Such
 code is rare in an autograd course and easy to spot, so every graded notebook is scanned and the
 report's ``review`` column lists what was found. A flag is not a verdict: the scores stand.
 """
@@ -11,14 +12,22 @@ import ast
 
 from nbgrader.utils import is_grade, is_locked
 
-_GUARDED_ROOTS = {"gc", "gradcoach", "torch", "np", "numpy", "math", "builtins", "sys", "IPython", "ipykernel",
-                  "autograde_guard"}
-_SUSPECT_CALLS = {"setattr", "delattr", "__import__", "exec", "eval", "compile", "globals", "get_ipython"}
+from .inside.guarded import GUARDED
+
+_GUARDED_ROOTS = {*GUARDED, *GUARDED.values(), "builtins", "sys", "IPython", "ipykernel", "autograde_guard",
+                  "__builtins__"}
+_SUSPECT_CALLS = {"setattr", "delattr", "__import__", "exec", "eval", "compile", "globals", "get_ipython", "vars",
+                  "locals"}
 _SUSPECT_ATTRS = {"_getframe", "f_globals", "f_back", "f_locals", "currentframe", "settrace", "setprofile",
                   "addaudithook", "get_objects", "get_referrers", "_exit", "modules", "showtraceback",
-                  "set_custom_exc", "run_cell", "InteractiveTB", "register_hook", "__code__", "__globals__"}
+                  "set_custom_exc", "run_cell", "InteractiveTB", "register_hook", "__code__", "__globals__",
+                  "displayhook", "__displayhook__", "__defaults__", "__kwdefaults__", "__closure__", "__setattr__",
+                  "__delattr__", "fork", "forkpty", "user_ns", "history_manager"}
+#: names that reach the shell's namespace, the builtins or IPython's history of executed cells
+_SUSPECT_NAMES = {"__builtins__", "__main__", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "_dh"}
 _SUSPECT_IMPORTS = {"ctypes", "gc", "inspect", "builtins", "importlib", "signal", "threading", "multiprocessing",
-                    "subprocess", "socket", "IPython", "ipykernel", "autograde_guard", "_thread"}
+                    "subprocess", "socket", "IPython", "ipykernel", "autograde_guard", "_thread", "__main__",
+                    "linecache", "pty"}
 _FAKE_DUNDERS = {"__eq__", "__ne__", "__bool__", "__float__", "__array__", "__torch_function__", "__abs__",
                  "__le__", "__lt__", "__ge__", "__gt__", "__sub__", "__rsub__"}
 
@@ -41,12 +50,19 @@ def scan_source(source: str) -> list[str]:
             for target in targets:
                 if isinstance(target, (ast.Attribute, ast.Subscript)) and _root(target) in _GUARDED_ROOTS:
                     flags.append(f"changes {ast.unparse(target)}")
+                elif isinstance(target, ast.Attribute) and target.attr == "__module__" or \
+                        isinstance(target, ast.Name) and target.id == "__module__":
+                    flags.append(f"sets {ast.unparse(target)}")
         elif isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name in _SUSPECT_CALLS:
                 flags.append(f"calls {name}()")
         elif isinstance(node, ast.Attribute) and node.attr in _SUSPECT_ATTRS:
             flags.append(f"uses .{node.attr}")
+        elif isinstance(node, ast.Name) and node.id in _SUSPECT_NAMES:
+            flags.append(f"uses {node.id}")
+        elif isinstance(node, ast.Constant) and node.value == "__main__":
+            flags.append("uses __main__")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             flags += [f"imports {m}" for m in modules if m.split(".")[0] in _SUSPECT_IMPORTS]

@@ -13,8 +13,8 @@ import subprocess
 import nbformat
 import pytest
 
-from _autograde import (LESSON1, LESSON2, digest_tree, grades_csv, make_course, report, student_notebook,
-                        submit)
+from _autograde import (LESSON1, LESSON2, WRONG, digest_tree, grades_csv, make_course, report,
+                        student_notebook, submit)
 from autograde.grade import grade
 from autograde.sandbox import probe
 
@@ -72,6 +72,65 @@ THREAD = ("import threading, time, gradcoach\n\ndef keep_patching():\n    while 
           "        gradcoach.assert_grad = lambda *a, **k: None\n        time.sleep(0.0001)\n\n"
           "threading.Thread(target=keep_patching, daemon=True).start()\n")
 
+# In-place changes to gradcoach's functions and classes (the guard used to restore objects by
+# identity only, so a mutated function stayed mutated).
+CODE_SWAP = ("import gradcoach\ngradcoach._raise_if_failed.__code__ = (lambda report: report).__code__\n")
+CODE_SWAP_ASSERT = ("import gradcoach\nfor f in (gradcoach.assert_grad, gradcoach.assert_close, gc.assert_formula):\n"
+                    "    f.__code__ = (lambda *a, **k: None).__code__\n")
+LOOSE_TOLERANCES = ("import gradcoach\nfor f in (gradcoach.assert_grad, gradcoach.assert_close, gradcoach.assert_formula):\n"
+                    "    f.__kwdefaults__ = dict(f.__kwdefaults__, atol=1e9, rtol=1e9)\n")
+CLASS_ATTRIBUTE = ("import gradcoach\n\ndef always_passed(self, name):\n"
+                   "    return True if name == 'passed' else object.__getattribute__(self, name)\n\n"
+                   "always_passed.__module__ = 'gradcoach.report'\nalways_passed.__qualname__ = 'Report.__getattribute__'\n"
+                   "gradcoach.Report.__getattribute__ = always_passed\n")
+CLASS_ATTRIBUTE_TYPE_SETATTR = CLASS_ATTRIBUTE.replace("gradcoach.Report.__getattribute__ = always_passed",
+                                                       "type.__setattr__(gradcoach.Report, '__getattribute__', always_passed)")
+# A value displayed from inside the answer becomes the test cell's first execute_result, which
+# nbgrader scores as full marks (not a number) or as partial credit (a number).
+DISPLAYHOOK = {gid: code.replace("    x = torch", "    import sys\n    sys.displayhook('all good')\n    x = torch", 1)
+               for gid, code in WRONG[LESSON1].items()}
+DISPLAYHOOK_NUMBER = {gid: code.replace("    x = torch", "    import sys\n    sys.displayhook(2.0)\n    x = torch", 1)
+                      for gid, code in WRONG[LESSON1].items()}
+FAKE = ("import types as _t\n_fake = _t.SimpleNamespace(answer=lambda fn, *a, **k: fn(*a, **k), "
+        "assert_grad=lambda *a, **k: None, assert_close=lambda *a, **k: None, assert_formula=lambda *a, **k: None)\n")
+# The guard's entry point and the test's aliases, reached through __main__ / vars() (no frames).
+SHADOW_ENTRY = (FAKE + "import builtins, __main__\nns = vars(__main__)\nfor k in list(vars(builtins)):\n"
+                "    if k.startswith('__autograde_restore_'):\n        token = k[len('__autograde_restore_'):]\n"
+                "        ns[k] = lambda *a, **kw: True\n"
+                "        for n in ('gc', 'torch', 'np', 'numpy', 'math'):\n"
+                "            ns[f'__ag_{token}_{n}'] = _fake if n == 'gc' else __import__('torch')\n")
+REBIND_ALIASES_AT_CALL = {gid: code.replace("    x = torch", "    import __main__\n    " + FAKE.replace("\n", "\n    ")
+                                            + "for ns in (vars(__main__), globals()):\n"
+                                            "        for k in list(ns):\n"
+                                            "            if k.startswith('__ag_') and k.endswith('_gc'):\n"
+                                            "                ns[k] = _fake\n    x = torch", 1)
+                          for gid, code in WRONG[LESSON1].items()}
+MODULE_DICT = ("import sys\nvars(sys.modules['gradcoach'])['assert_grad'] = lambda *a, **k: None\n"
+               "sys.modules['gradcoach'].__dict__['assert_close'] = lambda *a, **k: None\n")
+BUILTINS_DUNDER = ("b = __builtins__ if isinstance(__builtins__, dict) else vars(__builtins__)\n"
+                   "b['AssertionError'] = type('AssertionError', (Exception,), {})\nb['abs'] = lambda x: 0\n")
+NUMPY_CODE = ("import numpy\nnumpy.allclose.__code__ = (lambda *a, **k: True).__code__\n"
+              "numpy.isclose.__code__ = (lambda a, b, *r, **k: numpy.ones_like(a, dtype=bool)).__code__\n")
+# Copy the running test cell (hidden tests included) out of IPython's history or linecache,
+# transformed so that the feedback's verbatim scrub would not recognise it.
+HISTORY_COPY = {gid: code.replace("    x = torch", "    import __main__\n    ns = vars(__main__)\n"
+                                  "    for key in ('In', '_ih'):\n        for src in ns.get(key, [])[-3:]:\n"
+                                  "            print('LEAK', src[::-1])\n    print('LEAK', ns.get('_i', '')[::-1])\n"
+                                  "    x = torch", 1)
+                for gid, code in WRONG[LESSON1].items()}
+LINECACHE_COPY = {gid: code.replace("    x = torch", "    import linecache\n    for entry in list(linecache.cache.values()):\n"
+                                    "        print('LEAK', ''.join(entry[2])[::-1])\n    x = torch", 1)
+                  for gid, code in WRONG[LESSON1].items()}
+# Still beats the in-process guard (issue 11's checker process is what closes it): replace the
+# kernel's handler for the guard's entry message, let the real one run, then rebind the aliases.
+REPLACE_ENTRY_HANDLER = (FAKE + "ip = get_ipython()\nkernel = ip.kernel\n"
+                         "entry = next(m for m in kernel.shell_handlers if m.startswith('autograde_restore_'))\n"
+                         "real = kernel.shell_handlers[entry]\ntoken = entry[len('autograde_restore_'):]\n\n"
+                         "def fake(stream, idents, parent):\n    real(stream, idents, parent)\n"
+                         "    ip.user_ns[f'__ag_{token}_gc'] = _fake\n\nkernel.shell_handlers[entry] = fake\n")
+KNOWN_GAPS = {"replace_entry_handler": ("wrong", REPLACE_ENTRY_HANDLER)}
+HIDDEN_LINES = ("for x0 in (-1.5, 0.3, 4.0):", "for x0, w0 in ((-2.0, 0.5), (3.0, -1.0)):")
+
 # kind: (content, expected score of lesson 1, status, text expected in the report row)
 KINDS = {
     "invalid_json": (b'{"cells": [{"cell_type": "code", "source": ', 0, "unreadable", "broken JSON"),
@@ -98,7 +157,24 @@ KINDS = {
     "deleted_test_cells": ("delete-tests", 0, "repaired", "test/read-only"),
     "cheats_with_right_answers": (("correct", FAKE_GC + PATCH_TORCH + PATCH_IPYTHON), 3, "graded", ""),
     "snooping": ("snoop", 3, "graded", ""),
+    "code_swap_in_place": (("wrong", CODE_SWAP), 0, "graded", "uses .__code__"),
+    "code_swap_of_asserts": (("wrong", CODE_SWAP_ASSERT), 0, "graded", "uses .__code__"),
+    "loose_tolerance_defaults": (("wrong", LOOSE_TOLERANCES), 0, "graded", "uses .__kwdefaults__"),
+    "class_attribute_claims_gradcoach": (("wrong", CLASS_ATTRIBUTE), 0, "graded", "sets always_passed.__module__"),
+    "class_attribute_by_type_setattr": (("wrong", CLASS_ATTRIBUTE_TYPE_SETATTR), 0, "graded", "uses .__setattr__"),
+    "displayhook_in_answer": (DISPLAYHOOK, 0, "graded", "uses .displayhook"),
+    "displayhook_number_in_answer": (DISPLAYHOOK_NUMBER, 0, "graded", "uses .displayhook"),
+    "shadow_guard_entry": (("wrong", SHADOW_ENTRY), 0, "graded", "calls vars()"),
+    "rebind_aliases_at_call": (REBIND_ALIASES_AT_CALL, 0, "graded", "imports __main__"),
+    "module_dict_through_vars": (("wrong", MODULE_DICT), 0, "graded", "calls vars()"),
+    "builtins_dunder": (("wrong", BUILTINS_DUNDER), 0, "graded", "uses __builtins__"),
+    "numpy_code_swap": (("wrong", NUMPY_CODE), 0, "graded", "uses .__code__"),
+    "history_copy": (HISTORY_COPY, 0, "graded", "imports __main__"),
+    "linecache_copy": (LINECACHE_COPY, 0, "graded", "imports linecache"),
 }
+#: every kind but the broken files and the honest control
+ATTACKS = [kind for kind in KINDS if kind not in ("invalid_json", "empty_file", "not_utf8", "wrong_notebook",
+                                                  "cheats_with_right_answers")]
 
 
 def _content(course, kind: str, spec):
@@ -140,6 +216,8 @@ def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("hostile") / "course", cell_timeout=TIMEOUT)
     for kind, (spec, *_rest) in KINDS.items():
         submit(course, kind, LESSON1, _content(course, kind, spec))
+    for kind, spec in KNOWN_GAPS.items():
+        submit(course, kind, LESSON1, _content(course, kind, spec))
     before = digest_tree(course.path("submitted"))
     summary = grade(course, workers=2, progress=False, log=lambda *_: None)
     return course, summary, before
@@ -164,7 +242,7 @@ def test_hostile_batch_loses_nothing(graded):
     course, summary, before = graded
     assert digest_tree(course.path("submitted")) == before
     assert {(r.student, r.assignment) for r in summary.rows if r.assignment == LESSON1} == \
-        {(kind, LESSON1) for kind in KINDS}
+        {(kind, LESSON1) for kind in [*KINDS, *KNOWN_GAPS]}
 
 
 def test_no_student_process_outlives_grading(graded):
@@ -208,3 +286,47 @@ def test_timeout_and_crash_are_explained_in_feedback(graded):
     assert f"{TIMEOUT} seconds" in loop
     crashed = course.path("feedback", "os_exit", LESSON1, f"{LESSON1}.html").read_text()
     assert "os._exit()" in crashed
+
+
+def _texts(path) -> list[str]:
+    if not path.exists():
+        return []
+    if path.suffix == ".html":
+        return [path.read_text()]
+    nb = nbformat.read(path, as_version=4)
+    return [o.get("text", "") + json.dumps(o.get("data", {})) + o.get("evalue", "") + "".join(o.get("traceback", []))
+            for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")
+            for o in c.outputs] + [
+            o.get("text", "") for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+            for o in c.outputs]
+
+
+@pytest.mark.parametrize("kind", ATTACKS)
+def test_attack_leaks_no_hidden_test(graded, kind):
+    """No hidden-test line, verbatim or reversed, in the student's feedback or in the outputs of
+    the autograded notebook (the test cells' own sources are the course's, not outputs)."""
+    course, _, _ = graded
+    texts = _texts(course.path("feedback", kind, LESSON1, f"{LESSON1}.html")) + \
+        _texts(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"))
+    for line in HIDDEN_LINES:
+        for text in texts:
+            assert line not in text and line[::-1] not in text, (kind, line)
+
+
+def test_there_are_at_least_thirty_attacks():
+    assert len(ATTACKS) >= 30, ATTACKS
+
+
+def test_test_cells_score_pass_fail_without_displayed_values(graded):
+    course, _, _ = graded
+    nb = nbformat.read(course.path("autograded", "displayhook_in_answer", LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert tests and all(o.output_type != "execute_result" for c in tests for o in c.outputs)
+
+
+@pytest.mark.xfail(strict=True, reason="in-process guard: closed only by the checker process of issue 11")
+def test_known_gap_replacing_the_kernels_entry_handler(graded):
+    course, _, _ = graded
+    row = report(course)[("replace_entry_handler", LESSON1)]
+    assert "calls get_ipython()" in row["review"]  # flagged for review today
+    assert grades_csv(course)[("replace_entry_handler", LESSON1)] == 0, row

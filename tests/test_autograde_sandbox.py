@@ -37,7 +37,7 @@ def run_cells(cells: list[str], sandboxed: bool = True, lang: str = "en") -> lis
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     config = Config()
-    config.SandboxKernelManager.settings = sandbox.settings_dict(LIMITS, lang, sandboxed, "__ag_restore_test", {})
+    config.SandboxKernelManager.settings = sandbox.KernelSettings(LIMITS, lang, sandboxed, "__ag_restore_test").to_config()
     NotebookClient(nb, kernel_manager_class=SandboxKernelManager, config=config, timeout=60,
                    allow_errors=True, shutdown_kernel="immediate").execute()
     texts = []
@@ -169,3 +169,18 @@ def test_cli_refuses_to_grade_without_bwrap_unless_told(tmp_path):
     allowed = subprocess.run(cmd + ["--unsafe-no-sandbox"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert allowed.returncode == 0, allowed.stderr
     assert "WITHOUT the sandbox" in allowed.stderr
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_grading_leaves_no_temporary_directory_behind(mode, tmp_path, monkeypatch):
+    """Pool workers never run atexit handlers: the sandbox's passwd/group files and each kernel's
+    directory must be gone when a notebook is done, not at exit."""
+    import tempfile
+
+    sandbox.Zygote.close_all()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert run_cells(["print(6 * 7)"]) == ["42"]
+    assert sandbox.Zygote._instances  # the worker's zygote is still running, ready for the next notebook
+    assert list(tmp_path.iterdir()) == []
+    sandbox.Zygote.close_all()

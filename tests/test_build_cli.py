@@ -87,11 +87,11 @@ def test_refused_lesson_exits_2_and_writes_nothing(tmp_path, built, capsys):
     (lessons / "01_cube.md").write_text((FIXTURE_LESSONS / "01_cube.md").read_text(encoding="utf-8")
                                         .replace("## 1. One backward call", "## 1. One backward call, changed"),
                                         encoding="utf-8")
-    write_lesson(lessons, markdown(None, "Text without a language"), *good_cells(), name="02_broken.md")
+    write_lesson(lessons, markdown("fr", "Texte sans langue connue"), *good_cells(), name="02_broken.md")
     before = tree(built)
     assert run("--lessons-dir", lessons, "--out", built) == 2
     err = capsys.readouterr().err
-    assert "02_broken.md: cell #1 (markdown, first line: 'Text without a language')" in err
+    assert "02_broken.md: cell #1 (markdown, first line: 'Texte sans langue connue')" in err
     assert "nothing was written" in err
     assert tree(built) == before  # the valid, changed lesson 01 was not written either
     assert not list(built.glob(".build-notebooks-*"))

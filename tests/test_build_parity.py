@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+from coursebuild.strings import localise
 
 CONFIG = coursebuild.load_config()
 LANGS = coursebuild.LANGUAGES
@@ -52,8 +53,8 @@ def test_same_grade_ids_points_and_roles_in_every_language(path, form):
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=lesson_ids(LESSON_PATHS))
 def test_shared_code_cells_are_identical_in_every_language(path):
     lesson = coursebuild.read_lesson(path)
-    shared = [c.source for c in lesson.cells if c.lang is None]
     for lang in LANGS:
+        shared = [localise(c.source, lesson.strings, lang) for c in lesson.cells if c.lang is None and c.cell_type == "code"]
         nb = built(path)["solutions", lang]
         in_all = [c for c in nb["cells"] if c["id"] != "course-setup"
                   and all(c["id"] in {d["id"] for d in built(path)["solutions", other]["cells"]} for other in LANGS)]
@@ -61,10 +62,16 @@ def test_shared_code_cells_are_identical_in_every_language(path):
 
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=lesson_ids(LESSON_PATHS))
-def test_student_cells_differ_between_languages_only_in_the_stub_comment(path):
+def test_student_cells_differ_between_languages_only_in_the_stub_comment_and_the_string_table(path):
+    strings = coursebuild.read_lesson(path).strings
+
     def normalised(lang):
         stub_comment = CONFIG.text(lang, "code_stub").splitlines()[0]
-        return {c["id"]: source(c).replace(stub_comment, "<stub>")
+        def unlocalise(text):
+            for key, texts in sorted(strings.items(), key=lambda kv: -len(kv[1][lang])):
+                text = text.replace(texts[lang], "{{t:" + key + "}}")
+            return text
+        return {c["id"]: unlocalise(source(c).replace(stub_comment, "<stub>"))
                 for c in built(path)["notebooks", lang]["cells"] if c["cell_type"] == "code" and c["id"] != "course-setup"}
     en, ja, ko = (normalised(lang) for lang in LANGS)
     common = set(en) & set(ja) & set(ko)

@@ -26,11 +26,13 @@ def test_the_good_lesson_builds(tmp_path):
     assert len(outputs) == 6
 
 
-def test_markdown_cell_without_lang(tmp_path):
-    path = write_lesson(tmp_path, markdown(None, "Orphan text"), *good_cells())
-    message = refusal(path)
-    assert_names(message, 1, "Orphan text")
-    assert 'no "lang"' in message
+def test_a_markdown_cell_without_lang_is_shared_by_every_language(tmp_path):
+    figure = "$$\ny = x^2\n$$\n<!-- check: sq -->"
+    path = write_lesson(tmp_path, markdown(None, figure), *good_cells())
+    outputs = coursebuild.build([path], CONFIG)
+    for lang in coursebuild.LANGUAGES:
+        nb = outputs[coursebuild.notebook_path("solutions", lang, "01_tiny")].decode()
+        assert "y = x^2" in nb, lang
 
 
 def test_markdown_cell_with_unknown_lang(tmp_path):
@@ -168,9 +170,123 @@ def test_graded_cell_missing_in_one_language(tmp_path):
 
 
 def test_every_broken_lesson_is_reported_at_once(tmp_path):
-    first = write_lesson(tmp_path, markdown(None, "no lang one"), name="01_one.md")
+    first = write_lesson(tmp_path, markdown("de", "ein Text"), name="01_one.md")
     second = write_lesson(tmp_path, markdown("fr", "bonjour"), name="02_two.md")
     with pytest.raises(coursebuild.LessonError) as info:
         coursebuild.build([first, second], CONFIG)
     text = str(info.value)
     assert "01_one.md: cell #1" in text and "02_two.md: cell #1" in text
+
+
+def test_a_heading_missing_in_one_language(tmp_path):
+    path = write_lesson(tmp_path, texts("## 1. Start\n\nText.", "## 1. 始め\n\n本文。", "본문."), *good_cells())
+    message = refusal(path)
+    assert_names(message, 3, "본문.")
+    assert "ko: the headings (none) differ from the en headings (## 1)" in message
+
+
+def test_headings_of_another_level_or_number(tmp_path):
+    path = write_lesson(tmp_path, texts("## 2. Two", "### 2. 二", "## 3. 셋"), *good_cells())
+    message = refusal(path)
+    assert "cell #2 " in message and "ja: the headings (### 2)" in message
+    assert "cell #3 " in message and "ko: the headings (## 3)" in message
+
+
+def test_a_display_formula_that_differs_in_one_language(tmp_path):
+    def formula(tex):
+        return f"$$\n{tex}\n$$\n<!-- check: sq -->"
+    path = write_lesson(tmp_path, texts(formula(r"y = x^2 \quad \text{at } x = 2"),
+                                        formula(r"y = x^2 \quad \text{ただし } x = 2"),
+                                        formula(r"y = x^3 \quad \text{단 } x = 2")), *good_cells())
+    message = refusal(path)
+    assert "ja:" not in message  # only the words inside \text{…} differ
+    assert_names(message, 3, "$$")
+    assert "ko: display formulas differ from the en ones" in message and "y=x^3" in message
+
+
+def test_inline_code_links_and_images_must_match_in_any_order(tmp_path):
+    en = "Use `x.grad` and `backward()`, see [the docs](https://pytorch.org) and ![g](img/g.png)."
+    ja = "[資料](https://pytorch.org) と ![図](img/g.png) を見て、`backward()` と `x.grad` を使います。"
+    ko = "`x.grad`를 쓰세요. [문서](https://example.org)"
+    path = write_lesson(tmp_path, texts(en, ja, ko), *good_cells())
+    message = refusal(path)
+    assert "cell #2 " not in message
+    assert_names(message, 3, "`x.grad`를 쓰세요.")
+    assert "ko: the inline code spans differ from the en ones: ko lacks 'backward()'" in message
+    assert "ko: the links differ" in message and "'https://example.org'" in message
+    assert "ko: the images differ from the en ones: ko lacks 'img/g.png'" in message
+
+
+def test_code_in_fences_and_math_is_not_an_inline_span(tmp_path):
+    fence = "```python\nx = 1  # `not a span`\n```"
+    path = write_lesson(tmp_path, texts(f"Code:\n\n{fence}", f"コード：\n\n{fence.replace('1', '2')}",
+                                        "코드:"), *good_cells())
+    coursebuild.build([path], CONFIG)
+
+
+@pytest.mark.parametrize("en, ja, ko, bad", [
+    ("As section 2 shows.", "第 1 節のとおり。", "1절처럼.", "en: 'section 2' refers to section 2"),
+    ("As section 1 shows.", "第 3 節のとおり。", "1절처럼.", "ja: '第 3 節' refers to section 3"),
+    ("As section 1 shows.", "第 1 節のとおり。", "4절처럼.", "ko: '4절' refers to section 4"),
+])
+def test_a_numbered_reference_to_a_missing_section(tmp_path, en, ja, ko, bad):
+    path = write_lesson(tmp_path, texts("## 1. One", "## 1. 一", "## 1. 하나"), texts(en, ja, ko), *good_cells())
+    message = refusal(path)
+    assert bad in message and "has no heading numbered" in message
+    assert message.count("refers to") == 1
+
+
+def test_a_reference_to_a_section_of_another_lesson(tmp_path):
+    write_lesson(tmp_path, texts("## 1. One\n\n## 2. Two", "## 1. 一\n\n## 2. 二", "## 1. 하나\n\n## 2. 둘"),
+                 name="02_other.md")
+    good = write_lesson(tmp_path, texts("See lesson 02, section 2.", "レッスン 02 の第 2 節を参照。",
+                                        "02강의 2절을 보세요."), *good_cells(), name="03_ok.md")
+    coursebuild.build([good], CONFIG)  # there is no section 2 in this lesson, but lesson 02 has one
+    bad = write_lesson(tmp_path, texts("See lesson 02, section 5.", "レッスン 09 の第 1 節を参照。",
+                                       "절댓값은 02강의 2절을 보세요."), *good_cells(), name="04_bad.md")
+    message = refusal(bad)
+    assert "en: 'lesson 02, section 5' refers to section 5, but lesson 02 has no heading numbered 5" in message
+    assert "ja: 'レッスン 09 の第 1 節' refers to lesson 09, which does not exist" in message
+    assert "ko:" not in message
+
+
+def front_with_strings(entries: str) -> str:
+    from _build import FRONT_MATTER
+    return FRONT_MATTER.replace("    ko: 작은 예\n", "    ko: 작은 예\n  strings:\n" + entries)
+
+
+LABEL = "    label:\n      en: without reset\n      ja: リセットしない場合\n      ko: 초기화하지 않은 경우\n"
+
+
+def test_a_string_of_a_shared_code_cell_is_written_in_each_notebook_language(tmp_path):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:label}}:", 1)'), front=front_with_strings(LABEL))
+    outputs = coursebuild.build([path], CONFIG)
+    for lang, text in (("en", "without reset"), ("ja", "リセットしない場合"), ("ko", "초기화하지 않은 경우")):
+        for form in coursebuild.FORMS:
+            nb = outputs[coursebuild.notebook_path(form, lang, "01_tiny")].decode()
+            assert f'print(\\"{text}:\\", 1)' in nb, (lang, form)
+            assert "{{t:" not in nb
+
+
+def test_an_unknown_string_key(tmp_path):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:lable}}")'), front=front_with_strings(LABEL))
+    message = refusal(path)
+    assert_names(message, 7, 'print("{{t:lable}}")')
+    assert "{{t:lable}} has no entry in the front matter's course.strings" in message
+    assert "course.strings.label is never used" in message
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("    label:\n      en: a\n      ja: b\n", "must give exactly en, ja and ko"),
+    ("    label:\n      en: 'say \"hi\"'\n      ja: b\n      ko: c\n", "en: with the course.strings texts put in"),
+    ("    label:\n      en: 'a {{b}}'\n      ja: b\n      ko: c\n", "must be one line"),
+    ("    Label:\n      en: a\n      ja: b\n      ko: c\n", "must be lower-case"),
+])
+def test_a_broken_string_table(tmp_path, entry, problem):
+    path = write_lesson(tmp_path, *good_cells(), code('print("{{t:label}}")'), front=front_with_strings(entry))
+    assert problem in refusal(path)
+
+
+def test_string_markers_belong_in_code_cells(tmp_path):
+    path = write_lesson(tmp_path, texts("{{t:label}}", "x", "y"), *good_cells(), front=front_with_strings(LABEL))
+    assert "{{t:…}} is for code cells" in refusal(path)

@@ -3,17 +3,23 @@
 ``boot.py`` calls :func:`install` after the kernel is initialised and before it takes any code.
 ``install`` imports torch, NumPy and gradcoach and snapshots them (module and class dictionaries),
 the builtins and the IPython shell's traceback and transformer machinery. Before every graded
-test cell the grader calls the entry point (a per-kernel random name in ``builtins``, evaluated
-as a user expression, so no input transformer sees it), which
+test cell the grader calls the entry point: a kernel message of a per-kernel random type, handled
+by the kernel's dispatcher (no name lookup in the student's namespace can shadow it, no input
+transformer sees it), which
 
 - puts every snapshotted attribute back (``gc.assert_grad = lambda *a: None``,
-  ``torch.allclose = lambda *a: True``, a new ``torch.Tensor.__eq__`` ... are undone);
+  ``torch.allclose = lambda *a: True``, a new ``torch.Tensor.__eq__`` ... are undone), and the
+  insides of gradcoach's functions (``__code__``, ``__defaults__``, ``__kwdefaults__``: a function
+  changed in place stays the same object); attributes added to gradcoach's classes go, whatever
+  ``__module__`` they claim;
 - repairs the shell (traceback display, custom exception handlers, student event callbacks and
   input/AST transformers), trace/profile functions, GC callbacks and alarm signals;
-- binds the test cell's names (``gc``, ``torch``, ``np``, ``math``; the grader renamed them in the
-  test source to per-kernel random aliases) to pristine objects. ``gc`` becomes a facade whose
-  functions restore again right before each check, so a student function called by the test
-  (``gc.answer(fn, ...)``) cannot patch the check that follows it.
+- binds the test cell's names (inside/guarded.py; the grader renamed them in the test source to
+  per-kernel random aliases) to pristine objects. ``gc`` becomes a facade whose functions restore
+  again right before each check and rebind the aliases after it, so a student function called by
+  the test (``gc.answer(fn, ...)``) cannot patch the check that follows it;
+- keeps the test cell's source out of ``linecache`` (and the grader runs it with
+  ``store_history=False``, so it is not in ``In``/``_ih`` either).
 
 This stops the tricks a student can play with ordinary Python. It is not a security boundary
 against code written to attack this module (``ctypes``, frame walking): that is the sandbox's job
@@ -23,16 +29,20 @@ from __future__ import annotations
 
 import builtins
 import gc as _gcmod
+import importlib
+import linecache
 import os
 import signal
 import sys
 import threading
 import types
 
+from guarded import GUARDED
+
 _TRUSTED = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "traitlets", "jupyter_client",
             "jupyter_core", "zmq", "tornado", "asyncio", "torch", "numpy", "gradcoach", "autograde_guard",
             "comm", "debugpy")
-_DEEP = ("gradcoach", "torch", "numpy", "math", "builtins")
+_DEEP = (*sorted(set(GUARDED.values())), "builtins")
 _LIGHT = ("gradcoach", "builtins", "math", "torch", "torch.autograd", "torch.functional", "torch._tensor",
           "numpy", "numpy._core.fromnumeric", "numpy._core.numeric", "numpy._core._methods",
           "numpy._core.umath", "numpy._core.multiarray")
@@ -87,10 +97,14 @@ def install(cfg: dict, shell) -> None:
 
     import gradcoach
 
+    guarded = {name: module for name, (_alias, module) in cfg.get("guarded", {}).items()}
+    for module in guarded.values():
+        importlib.import_module(module)
+    deep = (*_DEEP, *sorted(set(guarded.values()) - set(_DEEP)))
     _S["lang"] = cfg.get("lang", "en")
     os.environ["GRADCOACH_LANG"] = _S["lang"]
     out_stream = _cap_output(shell, int(cfg.get("max_output_chars", 1_000_000)))
-    _S["sys_modules"] = {name: sys.modules[name] for name in _module_names(_DEEP)}
+    _S["sys_modules"] = {name: sys.modules[name] for name in _module_names(deep)}
     _S["modules"] = {name: dict(vars(mod)) for name, mod in _S["sys_modules"].items()}
     _S["light"] = [n for n in _S["modules"] if n in _LIGHT or n.startswith("gradcoach")]
     classes = [torch.Tensor, torch.nn.Parameter, out_stream, type(shell), *type(shell).__mro__[1:-1]]
@@ -105,10 +119,15 @@ def install(cfg: dict, shell) -> None:
     if tb is not None:
         classes += [c for c in type(tb).__mro__[:-1]]
     _S["classes"] = {cls: {k: v for k, v in vars(cls).items() if _is_method_like(v)} for cls in set(classes)}
+    _S["own_classes"] = {cls: dict(vars(cls)) for cls in _S["classes"] if cls.__module__.startswith("gradcoach")}
+    _S["functions"] = {fn: (fn.__code__, fn.__defaults__, fn.__kwdefaults__,
+                            tuple(c.cell_contents if _filled(c) else _filled for c in fn.__closure__ or ()))
+                       for fn in _own_functions()}
     _S["namespaces"] = {id(ns): (ns, dict(vars(ns))) for mod in _S["sys_modules"].values()
                         if mod.__name__.startswith("gradcoach")
                         for ns in vars(mod).values() if isinstance(ns, types.SimpleNamespace)}
     _S["shell"] = shell
+    _S["displayhook"] = sys.displayhook
     _S["shell_dict"] = {k: v for k, v in vars(shell).items()
                         if k in ("InteractiveTB", "SyntaxTB", "CustomTB", "custom_exceptions") or callable(v)}
     _S["events"] = {event: list(cbs) for event, cbs in shell.events.callbacks.items()}
@@ -116,12 +135,80 @@ def install(cfg: dict, shell) -> None:
     _S["transformers_snapshot"] = [(lst, list(lst)) for lst in _S["transformers"]]
     _S["threads"] = {id(t) for t in threading.enumerate()}
     _S["sigint"] = signal.getsignal(signal.SIGINT)
-    _S["aliases"] = dict(cfg.get("aliases", {}))
-    _S["pristine"] = {"gc": _facade(gradcoach), "torch": torch, "np": numpy, "numpy": numpy,
-                      "math": sys.modules["math"]}
-    setattr(builtins, cfg["entry"], restore)
+    _S["aliases"] = {name: alias for name, (alias, _module) in cfg.get("guarded", {}).items()}
+    _S["pristine"] = {name: _facade(gradcoach) if module == "gradcoach" else sys.modules[module]
+                      for name, module in guarded.items()}
+    _S["testing"] = False
+    _keep_tests_out_of_linecache(shell)
+    _S["facade"] = (_S["pristine"].get("gc"), dict(vars(_S["pristine"]["gc"])) if "gc" in _S["pristine"] else {})
+    _S["functions"].update({fn: (fn.__code__, fn.__defaults__, fn.__kwdefaults__, ())
+                            for fn in _S["facade"][1].values() if isinstance(fn, types.FunctionType)})
+    _install_entry(shell, cfg["entry"])
     _S["builtins"] = dict(vars(builtins))
     sys.addaudithook(_audit)
+
+
+def _own_functions() -> list:
+    """The Python functions of gradcoach (module level and in its classes) and of the torch and
+    NumPy modules its checks call, whose insides are restored too."""
+    found = []
+    for name, mod in _S["sys_modules"].items():
+        if name in _S["light"]:
+            found += [v for v in vars(mod).values() if isinstance(v, types.FunctionType)]
+    for cls in _S["own_classes"]:
+        for value in vars(cls).values():
+            value = getattr(value, "__func__", value)
+            for fn in ((value.fget, value.fset, value.fdel) if isinstance(value, property) else (value,)):
+                if isinstance(fn, types.FunctionType):
+                    found.append(fn)
+    return list({id(fn): fn for fn in found}.values())
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _keep_tests_out_of_linecache(shell) -> None:
+    """While a graded test cell runs, IPython caches its source for tracebacks where a student's
+    function could read it (``linecache``); cache an empty source instead."""
+    compiler = shell.compile
+    cache = compiler.cache
+
+    def cache_outside_tests(transformed_code, number=0, raw_code=None):
+        name = cache(transformed_code, number, raw_code)
+        if _S["testing"]:
+            linecache.cache.pop(name, None)
+            _S["testing"] = False
+        return name
+
+    cache_outside_tests.__module__ = __name__
+    compiler.cache = cache_outside_tests
+    _S["compiler"] = (compiler, cache_outside_tests)
+
+
+def _install_entry(shell, entry: str) -> None:
+    kernel = shell.kernel
+
+    def handle(stream, idents, parent):
+        try:
+            restored = restore()
+        except Exception:  # noqa: BLE001 - the grader marks the test as run on a tampered kernel
+            restored = False
+        kernel.session.send(stream, f"{entry}_reply", {"status": "ok", "restored": restored}, parent, ident=idents)
+
+    handle.__module__ = __name__
+    kernel.shell_handlers[entry] = handle
+
+
+def _bind_aliases() -> None:
+    user_ns = _S["shell"].user_ns
+    for name, alias in _S["aliases"].items():
+        if user_ns.get(alias) is not _S["pristine"][name]:
+            user_ns[alias] = _S["pristine"][name]
 
 
 def _message(key: str, **values) -> str:
@@ -191,7 +278,10 @@ def _guarded(fn):
         __tracebackhide__ = True
         _restore(light=True)
         _deny_threads()
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        finally:  # an answer that rebinds the test's aliases in the notebook's globals
+            _bind_aliases()
 
     guarded.__name__ = fn.__name__
     guarded.__qualname__ = fn.__qualname__
@@ -221,6 +311,12 @@ def _restore(light: bool) -> None:
         _restore_mapping(vars(_S["sys_modules"][name]), _S["modules"][name])
     for ns, snap in _S["namespaces"].values():
         _restore_mapping(vars(ns), snap)
+    facade, snap = _S.get("facade", (None, None))
+    if facade is not None:
+        state = vars(facade)
+        for key in [k for k in state if k not in snap]:
+            del state[key]
+        _restore_mapping(state, snap)
     for cls, snap in _S["classes"].items():
         current = vars(cls)
         for key, value in snap.items():
@@ -228,6 +324,23 @@ def _restore(light: bool) -> None:
                 type.__setattr__(cls, key, value)
         for key in [k for k, v in current.items() if k not in snap and _is_method_like(v) and not _trusted(v)]:
             type.__delattr__(cls, key)
+    for cls, snap in _S["own_classes"].items():  # gradcoach's own: nothing may be added or changed
+        current = vars(cls)
+        for key in [k for k in current if k not in snap]:
+            type.__delattr__(cls, key)
+        for key, value in snap.items():
+            if current.get(key) is not value and key not in ("__dict__", "__weakref__"):
+                type.__setattr__(cls, key, value)
+    for fn, (code, defaults, kwdefaults, cells) in _S["functions"].items():
+        for cell, value in zip(fn.__closure__ or (), cells):
+            if value is not _filled and (not _filled(cell) or cell.cell_contents is not value):
+                cell.cell_contents = value
+        if fn.__code__ is not code:
+            fn.__code__ = code
+        if fn.__defaults__ is not defaults:
+            fn.__defaults__ = defaults
+        if fn.__kwdefaults__ is not kwdefaults:
+            fn.__kwdefaults__ = kwdefaults
     os.environ["GRADCOACH_LANG"] = _S["lang"]
     sys.settrace(None)
     sys.setprofile(None)
@@ -246,6 +359,12 @@ def _restore_shell() -> None:
     shell = _S["shell"]
     _unshadow(shell, keep=_S["shell_dict"])
     _restore_mapping(vars(shell), _S["shell_dict"])
+    compiler, cache = _S["compiler"]
+    if shell.compile is not compiler:
+        shell.compile = compiler
+    if vars(compiler).get("cache") is not cache:
+        compiler.cache = cache
+    sys.displayhook = sys.__displayhook__ if _S["displayhook"] is None else _S["displayhook"]
     for obj in (shell.InteractiveTB, getattr(shell, "kernel", None), shell.displayhook, shell.display_pub):
         _unshadow(obj)
     for event, original in _S["events"].items():
@@ -264,10 +383,9 @@ def _restore_shell() -> None:
 
 
 def restore() -> bool:
-    """The entry point the grader evaluates before each graded test cell."""
+    """What the entry message runs before each graded test cell."""
     _restore(light=False)
     _restore_shell()
-    user_ns = _S["shell"].user_ns
-    for name, alias in _S["aliases"].items():
-        user_ns[alias] = _S["pristine"][name]
+    _bind_aliases()
+    _S["testing"] = True
     return True

@@ -10,6 +10,7 @@ from nbformat import NotebookNode
 from .config import LANGUAGES, CourseConfig
 from .lesson import Lesson, SourceCell
 from .prose import unwrap_japanese
+from .strings import localise
 
 FORMS = ("solutions", "notebooks")  # nbgrader source form, student form
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -70,7 +71,7 @@ def _cell_ids(lesson: Lesson, cells: list) -> list:
     return ids
 
 
-def _body_cell(cell: SourceCell, cid: str, lang: str) -> NotebookNode:
+def _body_cell(cell: SourceCell, cid: str, lang: str, strings: dict) -> NotebookNode:
     metadata = {}
     if cell.nbgrader is not None:
         metadata["nbgrader"] = dict(cell.nbgrader)
@@ -79,7 +80,7 @@ def _body_cell(cell: SourceCell, cid: str, lang: str) -> NotebookNode:
     if cell.cell_type == "markdown":
         source = unwrap_japanese(cell.source) if lang == "ja" else cell.source
         return nbformat.v4.new_markdown_cell(source, id=cid, metadata=metadata)
-    return nbformat.v4.new_code_cell(cell.source, id=cid, metadata=metadata)
+    return nbformat.v4.new_code_cell(localise(cell.source, strings, lang), id=cid, metadata=metadata)
 
 
 def compose(lesson: Lesson, lang: str, form: str, config: CourseConfig) -> NotebookNode:
@@ -90,7 +91,7 @@ def compose(lesson: Lesson, lang: str, form: str, config: CourseConfig) -> Noteb
         nbformat.v4.new_markdown_cell(header_markdown(lesson, lang, form, config), id="course-header"),
         nbformat.v4.new_code_cell(setup_source(lang, config), id="course-setup",
                                   metadata={"nbgrader": dict(SETUP_NBGRADER)}),
-    ] + [_body_cell(cell, cid, lang) for cell, cid in zip(cells, _cell_ids(lesson, cells))]
+    ] + [_body_cell(cell, cid, lang, lesson.strings) for cell, cid in zip(cells, _cell_ids(lesson, cells))]
     return nb
 
 

@@ -14,6 +14,8 @@ from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from .config import LANGUAGES, ROOT
 from .formulas import LABEL_PATTERN, display_formulas
+from .parity import check_groups, check_references
+from .strings import check_table, keys_used, localise
 
 ALLOWED_METADATA = ("lang", "nbgrader", "tags")
 RESERVED_GRADE_IDS = ("course_setup",)  # the setup cell the build adds
@@ -27,7 +29,7 @@ class SourceCell:
     index: int  # position in the lesson file, from 0
     cell_type: str
     source: str
-    lang: str | None  # None: shared by all languages (code cells only)
+    lang: str | None  # None: shared by all languages (code cells; markdown such as a formula or figure)
     nbgrader: dict | None
     tags: tuple = ()
 
@@ -58,6 +60,7 @@ class Lesson:
     path: Path
     titles: dict
     cells: list
+    strings: dict = field(default_factory=dict)  # course.strings: key -> {lang: text} for {{t:key}}
 
     @property
     def stem(self) -> str:
@@ -95,10 +98,15 @@ def read_lesson(path: Path) -> Lesson:
         raise LessonError([f"{name}: cannot be read as a jupytext MyST notebook: {exc}"]) from None
     errors = _Errors(name)
     titles = _titles(nb.metadata, errors)
+    course = nb.metadata.get("course") if isinstance(nb.metadata.get("course"), dict) else {}
+    strings = check_table(course.get("strings"), errors.add)
     cells = [_source_cell(i, cell, errors) for i, cell in enumerate(nb.cells)]
-    lesson = Lesson(path=path, titles=titles, cells=cells)
+    lesson = Lesson(path=path, titles=titles, cells=cells, strings=strings)
+    _check_strings(lesson, course.get("strings"), errors)
     if not errors:
-        _check_language_groups(lesson, errors)
+        groups = _check_language_groups(lesson, errors)
+        check_groups(groups, errors.add)
+        check_references(lesson, LANGUAGES, errors.add)
         _check_exercises(lesson, errors)
     if errors:
         raise LessonError(errors.messages)
@@ -146,8 +154,6 @@ def _source_cell(index: int, cell: NotebookNode, errors: _Errors) -> SourceCell:
         errors.add("'tags' must be a list", made)
     if cell.cell_type == "raw":
         errors.add("raw cells are not used in lessons; write a markdown or a code cell", made)
-    elif cell.cell_type == "markdown" and made.lang is None:
-        errors.add('markdown cell has no "lang"; write +++ {"lang": "en"} (or "ja", "ko") above it', made)
     if made.lang is not None and made.lang not in LANGUAGES:
         errors.add(f'unknown "lang" {made.lang!r}; use one of {", ".join(LANGUAGES)}', made)
     if made.nbgrader is not None:
@@ -222,8 +228,41 @@ def _check_formulas(cell: SourceCell, errors: _Errors) -> None:
                        f"(label: {LABEL_PATTERN}); a code cell must check it", cell)
 
 
-def _check_language_groups(lesson: Lesson, errors: _Errors) -> None:
-    """Consecutive cells with ``lang`` form groups in the order en, ja, ko; each group has all three."""
+def _check_strings(lesson: Lesson, table, errors: _Errors) -> None:
+    """Every {{t:key}} names an entry of course.strings, only code cells use them, every entry is used."""
+    used = set()
+    for cell in lesson.cells:
+        keys = keys_used(cell.source)
+        if keys and cell.cell_type != "code":
+            errors.add("{{t:…}} is for code cells; a text cell is written in each language already", cell)
+            continue
+        for key in keys:
+            used.add(key)
+            if key not in lesson.strings and not (isinstance(table, dict) and key in table):
+                errors.add(f"{{{{t:{key}}}}} has no entry in the front matter's course.strings", cell)
+        if keys and all(key in lesson.strings for key in keys) and _compiles(cell.source):
+            for lang in LANGUAGES:
+                if not _compiles(localise(cell.source, lesson.strings, lang)):
+                    errors.add(f"{lang}: with the course.strings texts put in, this cell is no longer valid "
+                               f"Python (a quote in a text ends its string literal?)", cell)
+    for key in lesson.strings:
+        if key not in used:
+            errors.add(f"course.strings.{key} is never used by a code cell ({{{{t:{key}}}}}); remove it")
+
+
+def _compiles(source: str) -> bool:
+    try:
+        compile(source, "<cell>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _check_language_groups(lesson: Lesson, errors: _Errors) -> list:
+    """Consecutive cells with ``lang`` form groups in the order en, ja, ko; each group has all three.
+
+    Returns the groups (lists of cells).
+    """
     order = {lang: i for i, lang in enumerate(LANGUAGES)}
     groups, current = [], []
     for cell in lesson.cells + [None]:
@@ -239,6 +278,7 @@ def _check_language_groups(lesson: Lesson, errors: _Errors) -> None:
             present = ", ".join(dict.fromkeys(c.lang for c in group))
             errors.add(f"this text is in {present} but has no {', '.join(missing)} version right after it "
                        f"(each piece of text appears in en, ja, ko, in that order)", group[0])
+    return groups
 
 
 def _check_exercises(lesson: Lesson, errors: _Errors) -> None:
