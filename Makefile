@@ -3,17 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LANG_CODES := en ja ko
 
-.PHONY: setup lab test test-fast notebooks bench lock clean release collect grade
+.PHONY: setup lab test lint test-fast notebooks bench lock clean release collect grade
 
 setup: $(STAMP)
 
 # Idempotent: the stamp is newer than the pins unless they changed, so a second run is a no-op.
-$(STAMP): requirements.txt requirements.lock pyproject.toml
+$(STAMP): requirements.txt requirements.lock pyproject.toml tools/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e tools
 	@touch $@
 
 lab: setup
@@ -22,18 +21,23 @@ lab: setup
 notebooks: setup
 	$(BIN)/python tools/build_notebooks.py
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-test-fast: setup
+# ruff's configuration is in pyproject.toml; `ruff check --fix .` repairs most findings.
+lint: setup
+	$(BIN)/ruff check --quiet .
+
+test-fast: setup lint
 	$(BIN)/python -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
 # Grading (autograde/README.md): make release LANG=ja, make collect ZIP=download.zip, make grade.
-# LANG is also the locale variable: only en/ja/ko (or ja_JP.UTF-8 and the like) count as a course language.
-COURSE_LANG = $(or $(filter en ja ko,$(LANG)),$(filter en ja ko,$(firstword $(subst _, ,$(subst ., ,$(LANG))))))
+# LANG is also the locale variable: gradcoach_languages.py (plain Python, no venv needed) maps ja_JP.UTF-8 to ja
+# and a locale that is no course language (C.UTF-8) to nothing.
+COURSE_LANG = $(if $(LANG),$(shell $(PYTHON) gradcoach_languages.py '$(LANG)'))
 AUTOGRADE   = LC_ALL=C.UTF-8 $(BIN)/python -m autograde $(if $(COURSE),--course "$(COURSE)")
 
 release: setup

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, \
-    normalise_lang, release
-from .sandbox import Limits, SandboxUnavailable, probe, root_mode
+from gradcoach_languages import FALLBACK, LANGUAGES, english_name, listing
+from gradcoach_languages import normalise as normalise_lang
 
-FIXTURE = REPO / "tests" / "fixtures" / "autograde" / "solutions" / "en"
+from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
+from .sandbox import Limits, SandboxUnavailable, probe, root_mode
 
 
 def _course(args) -> Course:
@@ -23,8 +22,8 @@ def cmd_release(args) -> int:
     course = _course(args)
     lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
     if lang is None:
-        print("No course language given (LANG=en|ja|ko); releasing in English.")
-        lang = "en"
+        print(f"No course language given (LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
+        lang = FALLBACK
     source = Path(args.source) if args.source else REPO / "solutions" / lang
     if not course.exists and not args.course and args.release_dir is None:
         course.settings.release_dir = str(DEFAULT_RELEASE)
@@ -100,14 +99,12 @@ def cmd_sample(args) -> int:
     from .grade import grade
     from .sample_class import build_download
 
-    lang = normalise_lang(getattr(args, "lang", None)) or "en"
+    lang = normalise_lang(getattr(args, "lang", None)) or FALLBACK
     source = REPO / "solutions" / lang
     lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
     if len(lessons) < 2:
-        print(f"{source} does not have lessons 01 and 02 yet (make notebooks builds them); "
-              f"using the test fixture assignments in {FIXTURE.relative_to(REPO)}.")
-        source = FIXTURE
-        lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
+        raise CourseError(f"{source} does not have lessons 01 and 02, which the sample class answers: "
+                          "build them with `make notebooks`.")
     root = Path(args.course) if args.course and args.command == "sample" else SAMPLE_ROOT
     shutil.rmtree(root, ignore_errors=True)
     course = Course(root, db_url=args.db_url)
@@ -143,7 +140,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("release", help="register the assignments and build the student versions")
-    p.add_argument("--lang", default=os.environ.get("COURSE_LANG"), help="en, ja or ko")
+    p.add_argument("--lang", help=listing())
     p.add_argument("--source", help="solutions directory (default solutions/<lang>)")
     p.add_argument("--release-dir", help=f"where the student versions go (default {DEFAULT_RELEASE.relative_to(REPO)})")
     p.add_argument("--assignment", action="append", help="only this lesson (repeatable)")
@@ -162,7 +159,7 @@ def main(argv=None) -> int:
         p.add_argument("--workers", type=int, help="parallel workers (default: number of cores)")
         p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
         p.add_argument("--timeout", type=int, help="seconds per cell (default 120)")
-        p.add_argument("--lang", default=os.environ.get("COURSE_LANG"), help="sample class language")
+        p.add_argument("--lang", help="sample class language")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--no-feedback", dest="feedback", action="store_false", help="skip the HTML feedback")
         p.add_argument("--unsafe-no-sandbox", action="store_true",

@@ -6,7 +6,7 @@ Layout (nbgrader's, plus a few of ours)::
     <root>/nbgrader_config.py     the same settings for nbgrader's own CLI and formgrader
     <root>/gradebook.db           nbgrader's gradebook (unless --db-url points elsewhere)
     <root>/source/<a>/<a>.ipynb   copied from solutions/<lang>/
-    <release>/<a>/<a>.ipynb       student version (``make release``; autograde/release by default)
+    <release>/<a>/<a>.ipynb       student version (``make release``; classroom/release by default)
     <root>/lms/                   every LMS download, kept untouched
     <root>/submitted/<s>/<a>/     collected by nbgrader zip_collect; never modified afterwards
     <root>/unmatched/             LMS files whose name or content matched no student/assignment
@@ -24,13 +24,17 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .messages import LANGUAGES, t
+from coursebuild.config import load_config
+
 from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_ROOT = REPO / "autograde" / "course" / "class"
-DEFAULT_RELEASE = REPO / "autograde" / "release"
-SAMPLE_ROOT = REPO / "autograde" / "course" / "sample"
+# Runtime state lives outside the source package: the instructor's course directory (--course, COURSE=)
+# or, by default, the git-ignored top-level classroom/.
+STATE = REPO / "classroom"
+DEFAULT_ROOT = STATE / "class"
+DEFAULT_RELEASE = STATE / "release"
+SAMPLE_ROOT = STATE / "sample"
 COURSE_ID = "autograd-course"
 LESSON_RE = re.compile(r"^(\d\d)_[a-z0-9_]+$")
 DB_ENV = "AUTOGRADE_DB_URL"
@@ -44,14 +48,6 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 
 class CourseError(Exception):
     """Something the instructor must fix; the message says what."""
-
-
-def normalise_lang(code: str | None) -> str | None:
-    """'ja', 'ja_JP.UTF-8' → 'ja'; locale names such as 'C.UTF-8' or '' → None."""
-    if not code:
-        return None
-    short = code.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
-    return short if short in LANGUAGES else None
 
 
 @dataclass
@@ -128,12 +124,18 @@ class Course:
     def nbgrader_config(self):
         """The traitlets Config every nbgrader call of ours runs with."""
         from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-        from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                            LimitOutput, SaveAutoGrades)
+        from nbgrader.preprocessors import (
+            AssignLatePenalties,
+            CheckCellMetadata,
+            GetGrades,
+            IgnorePattern,
+            LimitOutput,
+            SaveAutoGrades,
+        )
         from traitlets.config import Config
 
         from .execute import SandboxedExecute
-        from .feedback import SanitizeFeedback, TEMPLATES
+        from .feedback import TEMPLATES, SanitizeFeedback
 
         c = Config()
         c.CourseDirectory.root = str(self.root)
@@ -141,7 +143,8 @@ class Course:
         c.CourseDirectory.db_url = self.db_url
         c.CourseDirectory.release_directory = str(self.release_dir)
         c.Exchange.root = str(self.path(".autograde", "exchange"))  # unused; keeps nbgrader from probing /usr/local
-        c.ClearSolutions.code_stub = {"python": t("code_stub", self.settings.lang)}
+        # the answer stub of the release is the build's (lessons/course.yml), so both student forms agree
+        c.ClearSolutions.code_stub = {"python": load_config().text(self.settings.lang, "code_stub")}
         c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         c.SandboxedExecute.timeout = self.settings.cell_timeout
@@ -154,12 +157,10 @@ class Course:
 
     def _write_nbgrader_config(self) -> None:
         """So that ``nbgrader formgrader``/``nbgrader autograde`` run in the course root behave the same."""
-        text = f'''# Written by `python -m autograde` (autograde/course.py); regenerated on every release.
+        text = '''# Written by `python -m autograde` (autograde/course.py); regenerated on every release.
 import os
-import sys
 
-sys.path.insert(0, {str(REPO)!r})
-from autograde.course import Course  # noqa: E402
+from autograde.course import Course  # installed by `make setup` (tools/pyproject.toml)
 
 c = get_config()  # noqa: F821
 c.merge(Course(os.path.dirname(os.path.abspath(__file__))).nbgrader_config())

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from . import dblock
-from .course import Course, CourseError, COURSE_ID
+from .course import COURSE_ID, Course, CourseError
 from .feedback import unreadable_page
 from .messages import t
 from .repair import read_notebook, repair

@@ -5,7 +5,9 @@ in the course language.
 """
 from __future__ import annotations
 
-LANGUAGES = ("en", "ja", "ko")
+from gradcoach_languages import FALLBACK, LANGUAGES
+
+__all__ = ["LANGUAGES", "MESSAGES", "labels", "t"]
 
 MESSAGES: dict[str, dict[str, str]] = {
     # cell outcomes written into the graded notebook (and so into the feedback)
@@ -161,18 +163,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(비공개 테스트는 표시하지 않습니다)",
     },
     "fb_unreadable_title": {"en": "Your submission", "ja": "提出物について", "ko": "제출물 안내"},
-    # the stub nbgrader puts into answer cells of the release
-    "code_stub": {
-        "en": "# YOUR CODE HERE\nraise NotImplementedError()",
-        "ja": "# ここにコードを書いてください\nraise NotImplementedError()",
-        "ko": "# 여기에 코드를 작성하세요\nraise NotImplementedError()",
-    },
 }
 
 
 def t(key: str, lang: str, **values) -> str:
     table = MESSAGES[key]
-    return table.get(lang, table["en"]).format(**values)
+    return table.get(lang, table[FALLBACK]).format(**values)
 
 
 def labels(lang: str) -> dict[str, str]:

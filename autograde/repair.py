@@ -109,7 +109,7 @@ class _Release:
         self.kinds = [_kind(c) for c in self.cells]
         self.ids = {_grade_id(c): i for i, c in enumerate(self.cells) if _grade_id(c) and self.kinds[i] != "plain"}
         self.norms = [_norm(c.source) for c in self.cells]
-        self.funcs = [defined_functions(c.source) if k == "answer" else set() for c, k in zip(self.cells, self.kinds)]
+        self.funcs = [defined_functions(c.source) if k == "answer" else set() for c, k in zip(self.cells, self.kinds, strict=True)]
 
     def match(self, cell, previous: int) -> tuple[int | None, bool]:
         """(release index, by metadata?) for one student cell; None if it is the student's own."""

@@ -119,9 +119,12 @@ UNAVAILABLE_HELP = (
 def _python_roots() -> list[str]:
     roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix),
              os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
-    spec = importlib.util.find_spec("gradcoach")
-    if spec and spec.submodule_search_locations:
-        roots.add(os.path.realpath(list(spec.submodule_search_locations)[0]))
+    for name in ("gradcoach", "gradcoach_languages"):  # the package and the languages module it imports
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            roots.add(os.path.realpath(list(spec.submodule_search_locations)[0]))
+        elif spec and spec.origin:
+            roots.add(os.path.realpath(spec.origin))
     covered = [r for r in roots if r.startswith("/usr/")]
     return sorted(r for r in roots if r not in covered)
 

@@ -10,6 +10,9 @@ import torch
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import compare
 from ._safe import NotGenuine, describe, grad_of, is_tensor, tensor_to_f64, value_to_f64
+from .evaluate import float64_function, usage_error
+from .evidence import (caller_source, custom_functions, first_derivative, fresh_autograd, grad_was_accumulated,
+                       rerun_backward_calls)
 from .finite_diff import STEP1, STEP2, first_order, second_order
 from .i18n import t
 from .report import Block, Report, fmt
@@ -88,8 +91,13 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
         return _fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
     student_fn = _last_answer.get("fn")
     culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
-    if culprit is None:
-        culprit = _find_culprit(student_fn)
+    if culprit is None and student_fn is not None:
+        # blame a .detach() in the student's code only when its backward() really ran and missed x
+        calls = rerun_backward_calls(student_fn, _last_answer.get("args", ()), _last_answer.get("kwargs", {}))
+        if calls == 0:
+            return _fail(report, "grad_none_backward_never_called", name=name, fn=student_fn.__name__)
+        if calls is not None:
+            culprit = _find_culprit(student_fn) or ""
     if culprit is not None:
         reason = t("culprit_found", culprit=culprit) if culprit else t("culprit_unknown", name=name)
         return _fail(report, "grad_none_graph_cut", name=name, culprit=reason)
@@ -137,7 +145,7 @@ def _expected_values(expected, bases, n):
     if expected is None:
         return None
     if callable(expected):
-        value = _call(expected, bases)
+        value = float64_function(expected, bases)[1]
         values = _as_tuple(value) if n > 1 else (value,)
     else:
         values = _as_tuple(expected) if n > 1 else (expected,)
@@ -157,6 +165,12 @@ def _expected_values(expected, bases, n):
 # -- the engine --------------------------------------------------------------------------------
 
 def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None):
+    if not callable(f):
+        raise usage_error("usage_not_callable", name="f", kind=describe(f))
+    if expected is not None and not callable(expected) and type(expected) in (list, tuple) and len(_as_tuple(inputs)) == 1:
+        expected = _numbers(expected, "expected")  # a list of numbers for one vector input
+    if v is not None and type(v) in (list, tuple):
+        v = _numbers(v, "v")
     inputs = _as_tuple(inputs)
     names = _names(f, len(inputs))
     report = Report(kind, label or t("label_default"), False, reveal=reveal)
@@ -185,9 +199,11 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
 
     bases = [torch.from_numpy(tensor_to_f64(x)) for x in inputs]
     points = [b.numpy() for b in bases]
-    with torch.no_grad():
-        out = _call(f, bases)
-    out_arr = value_to_f64(out)
+    f, out = float64_function(f, bases)
+    try:
+        out_arr = value_to_f64(out)
+    except NotGenuine:
+        raise usage_error("usage_f_returns", kind=describe(out)) from None
 
     if kind == "second":
         if out_arr.size != 1:
@@ -277,9 +293,22 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
             _checked.add(label)
         return report
 
+    context = {"inputs": inputs, "dtype": dtype, "names": names, "first": _index_of(first, inputs, names) if kind == "second" else None}
     _diagnose(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C,
-              s_atol, f, bases, varr, out_arr, reveal, from_grad=got is None)
+              s_atol, f, bases, varr, out_arr, reveal, from_grad=got is None, context=context)
+    report.passed = False  # whatever a diagnosis ran, the verdict above stands
     return report
+
+
+def _numbers(values, name):
+    try:
+        return torch.tensor([float(x) if type(x) in (int, float) else _not_number(x) for x in values], dtype=torch.float64)
+    except (TypeError, ValueError):
+        raise usage_error("usage_numbers", name=name) from None
+
+
+def _not_number(x):
+    raise TypeError(describe(x))
 
 
 def _index_of(first, inputs, names) -> int:
@@ -352,8 +381,12 @@ def _worst(blocks):
     return where
 
 
+_LOW_PRECISION = {torch.float32: 1e-3, torch.float16: 5e-2, torch.bfloat16: 5e-2}
+_IN_PLACE = re.compile(r"\.data\b|\b\w+_\(|\+=|-=|\*=|/=")
+
+
 def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, atol, f, bases, varr, out_arr, reveal,
-              from_grad=True):
+              from_grad=True, context=None):
     bi, fi = _worst(blocks)
     block = blocks[bi]
     g, e = block.got.reshape(-1), (exps[bi].reshape(-1) if exps is not None else None)
@@ -393,39 +426,98 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     else:
         b_here, c_here = B, C
     if e is not None and b_here and c_here is False:
+        c = compare.common_ratio(e, g, atol)  # the same words check_formula uses for the same mistake
+        if c is not None and abs(c + 1) <= 1e-3 and g.size > 1:
+            return _fail(report, "formula_sign_flipped")
+        frac = compare.as_simple_fraction(c, e.size) if c is not None else None
+        if frac and abs(c - 1) > 1e-3:
+            return _fail(report, "formula_constant_factor", factor=frac)
         if reveal:
             fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
             return _fail(report, "formula_wrong", point=point, analytic=fmt(e[fi]), autograd=fmt(g[fi]), fd=fdv)
         return _fail(report, "formula_wrong_hidden", point=point)
 
-    if compare.close(g, ref, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
+    dtype = context["dtype"]
+    if dtype in _LOW_PRECISION and compare.close(g, ref, compare.NEAR_ATOL, _LOW_PRECISION[dtype]).all():
         rel = float(np.max(np.abs(g - ref) / np.maximum(np.abs(ref), 1e-300)))
-        return _fail(report, "float32_near", rel=rel)
+        return _fail(report, "float32_near", rel=rel, dtype=str(dtype).replace("torch.", ""))
 
     if kind == "grad" and varr is not None and out_arr.size > 1:
         which = _wrong_v(f, bases, bi, g, out_arr.size, atol)
         if which:
             return _fail(report, "wrong_v", name=name, which=t(which))
 
+    x = context["inputs"][bi]
+    accumulated = grad_was_accumulated(x) if from_grad else False
     c = compare.common_ratio(g, ref, atol)
     if c is not None:
-        k = compare.as_integer(c) if from_grad else None  # only .grad accumulates
-        if k is not None:
+        k = compare.as_integer(c)
+        if k is not None and accumulated:
             return _fail(report, "accumulated", name=name, k=k, input=inp)
-        if abs(c + 1) <= 1e-3:
+        if k is not None and accumulated is None:  # .grad cannot tell: both causes, the test says which is likelier
+            return _fail(report, "integer_factor_unknown", name=name, k=k, input=inp)
+        if g.size > 1 and abs(c + 1) <= 1e-3:
             return _fail(report, "sign_flipped", name=name)
         frac = compare.as_simple_fraction(c, g.size)
-        if frac and abs(c - 1) > 1e-3:
-            return _fail(report, "constant_factor", name=name, factor=frac)
+        if frac and abs(c - 1) > 1e-3 and g.size > 1:
+            hint = ""
+            if k is not None and k in {b.numel() for b in bases} | {out_arr.size}:
+                hint = " " + t("hint_sum_mean", k=k)
+            return _fail(report, "constant_factor", name=name, factor=frac) if not hint else \
+                _fail(report, "constant_factor_sum_mean", name=name, factor=frac, hint=hint)
+
+    if kind == "second" and from_grad:
+        first_k = context["first"]
+        fx = first_derivative(f, bases, first_k) if bi == first_k else None
+        if fx is not None and e is not None and compare.close(g, e + fx.reshape(-1), atol * 10, 1e-6).all():
+            return _fail(report, "second_includes_first", name=name, input=inp)
 
     if e is not None and c_here and not b_here:
-        if reveal:
-            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
-            return _fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fdv)
-        return _fail(report, "code_differs_hidden", point=point)
+        return _wrong_autograd(report, kind, name, inp, g, e, f, bases, varr, context, accumulated, from_grad,
+                               point, reveal, block, fd, blocks, fi)
     if reveal:
         return _fail(report, "mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(ref[fi]))
     return _fail(report, "mismatch_hidden", name=name, point=point)
+
+
+def _wrong_autograd(report, kind, name, inp, g, e, f, bases, varr, context, accumulated, from_grad, point, reveal,
+                    block, fd, blocks, fi):
+    """The analytic answer and finite differences agree, the gradient does not: find out whether
+    autograd itself gets ``f`` wrong (a custom backward, a partly cut graph) or the gradient came
+    from another computation than ``f``."""
+    first = context["first"]
+    fresh, out = fresh_autograd(f, bases, varr, first)
+    bi = context["names"].index(inp)
+    if fresh is not None:
+        ag = fresh[bi].reshape(-1)
+        ag_ok = compare.close(ag, e, 1e-8, 1e-6).all()
+        if not ag_ok:  # autograd on f itself disagrees with f's finite differences
+            custom = custom_functions(out)
+            if custom:
+                return _fail(report, "custom_backward_wrong", function=", ".join(custom))
+            culprit = _find_culprit(f)
+            return _fail(report, "autograd_partial_cut",
+                         culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))
+        causes = []
+        source = caller_source()
+        if from_grad and accumulated:
+            causes.append("cause_polluted")
+        if _IN_PLACE.search("\n".join(line.split("#", 1)[0] for line in source.splitlines())):
+            causes.append("cause_saved_modified")
+        causes.append("cause_code_differs")
+        if from_grad and "cause_polluted" not in causes:
+            causes.append("cause_polluted")
+        if "cause_saved_modified" not in causes:
+            causes.append("cause_saved_modified")
+        listed = "\n".join(f"{i}. {t(c, name=name, input=inp)}" for i, c in enumerate(causes, 1))
+        _fail(report, "grad_not_from_f", name=name, causes=listed)
+        if reveal:
+            report.messages.append(t("mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(e[fi])))
+        return report
+    if reveal:
+        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+        return _fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fdv)
+    return _fail(report, "code_differs_hidden", point=point)
 
 
 def _wrong_v(f, bases, k, g, m, atol):
@@ -456,13 +548,14 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal):
     g = _student_f64(report, name, got)
     if g is None:
         return report
-    e = value_to_f64(expected)
-    if e.size == 1 and g.size != 1:
-        e = e.reshape(()) + 0 * g
-    if g.shape != e.shape and g.size != e.size:
-        return _fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
+    e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    if g.shape != e.shape and not (g.size == 1 and e.size == 1):  # 0-d and one-element count as equal
+        _fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
+        if g.ndim == 2 and g.T.shape == e.shape and compare.close(g.T, e, 1e-9, 1e-6).all():
+            report.messages[-1] += " " + t("hint_transposed")
+        return report
     g = g.reshape(e.shape)
-    dtype = got.dtype if type(got) is torch.Tensor else torch.float64
+    dtype = got.dtype if is_tensor(got) else torch.float64
     a_tol, r_tol = compare.tolerances(dtype, atol, rtol)
     ok = compare.close(g, e, a_tol, r_tol)
     block = Block(name, None, g, e, None, ok=ok, abs_err=np.abs(g - e))
@@ -476,11 +569,14 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal):
             _checked.add(label)
         return report
     c = compare.common_ratio(g.reshape(-1), e.reshape(-1), a_tol)
-    if compare.close(g, e, compare.NEAR_ATOL, compare.NEAR_RTOL).all():
+    frac = compare.as_simple_fraction(c, g.size) if c is not None and g.size > 1 else None
+    if dtype in _LOW_PRECISION and compare.close(g, e, compare.NEAR_ATOL, _LOW_PRECISION[dtype]).all():
         rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
-        _fail(report, "float32_near", rel=rel)
-    elif c is not None and abs(c + 1) <= 1e-3:
+        _fail(report, "float32_near", rel=rel, dtype=str(dtype).replace("torch.", ""))
+    elif c is not None and abs(c + 1) <= 1e-3 and g.size > 1:
         _fail(report, "sign_flipped", name=name)
+    elif frac and abs(c - 1) > 1e-3:
+        _fail(report, "constant_factor", name=name, factor=frac)
     elif reveal:
         _fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
     else:

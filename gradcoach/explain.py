@@ -18,6 +18,15 @@ _PATTERNS = [
     (r"grad can be implicitly created only for scalar outputs", "err_scalar_only"),
     (r"modified by an inplace operation", "err_inplace"),
     (r"does not require grad and does not have a grad_fn", "err_no_grad_fn"),
+    (r"Mismatch in shape: grad_output\[\d+\] has a shape of", "err_grad_output_shape"),
+    (r"appears to not have been used in the graph", "err_allow_unused"),
+    (r"returned an invalid gradient at index", "err_invalid_gradient"),
+    (r"returned an incorrect number of gradients", "err_gradient_count"),
+    (r"Inference tensors cannot be saved for backward", "err_inference_saved"),
+    (r"you can only change requires_grad flags of leaf variables", "err_requires_grad_non_leaf"),
+    (r"must override the setup_context staticmethod", "err_setup_context"),
+    (r"'NoneType' object has no attribute '(zero_|data|item|numpy|detach|clone|abs|sum|tolist)'"
+     r"|unsupported operand type\(s\) for .*'NoneType'", "err_grad_none_attr"),
     (r"Only Tensors of floating point.*can require gradients", "err_int_requires_grad"),
     (r"a leaf Variable that requires grad is being used in an in-place operation", "err_leaf_inplace"),
     (r"Can't call numpy\(\) on Tensor that requires grad", "err_numpy_requires_grad"),
@@ -29,8 +38,23 @@ def explain(exc: BaseException | str) -> str | None:
     text = exc if isinstance(exc, str) else str(exc)
     for pattern, key in _PATTERNS:
         if re.search(pattern, text):
+            if key == "err_no_grad_fn" and _inputs_require_grad(exc):
+                key = "err_no_grad_fn_inputs"  # not "set requires_grad": a gradient made without create_graph?
             return t(key)
     return None
+
+
+def _inputs_require_grad(exc) -> bool:
+    """Whether the torch.autograd.grad call that raised was asked about inputs that require grad."""
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "grad" and "torch" in frame.f_code.co_filename:
+            inputs = frame.f_locals.get("inputs")
+            inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+            return bool(inputs) and all(getattr(i, "requires_grad", False) for i in inputs)
+        tb = tb.tb_next
+    return False
 
 
 class _Explanation:
@@ -100,5 +124,5 @@ def enable_explanations() -> bool:
         if text:
             _show(text)
 
-    ip.set_custom_exc((RuntimeError,), handler)
+    ip.set_custom_exc((RuntimeError, TypeError, AttributeError), handler)
     return True

@@ -1,5 +1,7 @@
 """Message catalogues (one JSON file per language in ``locales/``) and the language setting.
 
+The languages themselves are defined in the torch-free module :mod:`gradcoach_languages`.
+
 Precedence: the ``GRADCOACH_LANG`` environment variable, then :func:`set_language` (each
 notebook's setup cell calls it), then English.
 """
@@ -11,7 +13,8 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-LANGUAGES = ("en", "ja", "ko")
+from gradcoach_languages import FALLBACK, LANGUAGES, english_name, normalise
+
 _LOCALES = Path(__file__).with_name("locales")
 _chosen: str | None = None
 _warned_env: set[str] = set()
@@ -21,12 +24,10 @@ def _normalise(code: str) -> str:
     """'ja_JP.UTF-8' → 'ja'; raise ValueError for a language we do not have."""
     if not isinstance(code, str):
         raise ValueError(f"gradcoach: language must be a string such as 'en', 'ja' or 'ko', not {code!r}")
-    short = code.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
-    if short not in LANGUAGES:
-        raise ValueError(
-            f"gradcoach: unknown language {code!r}. Choose one of: {', '.join(LANGUAGES)} "
-            "(English, Japanese, Korean)."
-        )
+    short = normalise(code)
+    if short is None:
+        names = ", ".join(english_name(lang) for lang in LANGUAGES)
+        raise ValueError(f"gradcoach: unknown language {code!r}. Choose one of: {', '.join(LANGUAGES)} ({names}).")
     return short
 
 
@@ -47,7 +48,7 @@ def language() -> str:
             if env not in _warned_env:
                 _warned_env.add(env)
                 warnings.warn(f"{exc} Ignoring GRADCOACH_LANG.", stacklevel=2)
-    return _chosen or "en"
+    return _chosen or FALLBACK
 
 
 @lru_cache(maxsize=None)
@@ -64,5 +65,5 @@ def t(key: str, /, lang: str | None = None, **values) -> str:
     check (the catalogue test keeps that from happening in a release).
     """
     code = lang or language()
-    template = catalogue(code).get(key) or catalogue("en")[key]
+    template = catalogue(code).get(key) or catalogue(FALLBACK)[key]
     return template.format(**values)

@@ -8,15 +8,12 @@ import hashlib
 import json
 from pathlib import Path
 
-import sys
-
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from autograde.course import Course, release
+from autograde.sample_class import solution_code
 
-from autograde.course import Course, release  # noqa: E402
-from autograde.sample_class import solution_code  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FIXTURE = ROOT / "tests" / "fixtures" / "autograde" / "solutions" / "en"
 LESSON1, LESSON2 = "01_fixture_scalar", "02_fixture_chain"

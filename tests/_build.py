@@ -1,18 +1,14 @@
-"""Shared by the tests of the lesson build (tests/test_build_*.py): the coursebuild package, the
+"""Shared by the tests of the lesson build (tests/test_build_*.py): the
 fixture lesson, and a writer for tiny lessons."""
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import coursebuild  # noqa: E402
 
 FIXTURE_LESSONS = ROOT / "tests" / "fixtures" / "lessons"
 LESSONS = ROOT / "lessons"

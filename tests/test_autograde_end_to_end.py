@@ -11,10 +11,11 @@ import zipfile
 import nbformat
 import pytest
 
-from _autograde import (LESSON1, LESSON2, make_course, report, strip_metadata, student_notebook)
 from autograde.collect import collect
 from autograde.grade import grade
 from autograde.sandbox import probe
+
+from _autograde import LESSON1, LESSON2, make_course, report, strip_metadata, student_notebook
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]

@@ -2,9 +2,10 @@
 flagged for review."""
 from __future__ import annotations
 
-from _autograde import ROOT
 from autograde.execute import rename_names
 from autograde.scan import scan_source
+
+from _autograde import ROOT
 
 ALIASES = {"gc": "__ag_1_gc", "torch": "__ag_1_torch", "np": "__ag_1_np"}
 

@@ -13,10 +13,10 @@ import subprocess
 import nbformat
 import pytest
 
-from _autograde import (LESSON1, LESSON2, WRONG, digest_tree, grades_csv, make_course, report,
-                        student_notebook, submit)
 from autograde.grade import grade
 from autograde.sandbox import probe
+
+from _autograde import LESSON1, LESSON2, WRONG, digest_tree, grades_csv, make_course, report, student_notebook, submit
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]

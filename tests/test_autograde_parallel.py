@@ -5,9 +5,10 @@ import sqlite3
 
 import pytest
 
-from _autograde import LESSON1, LESSON2, WRONG, make_course, strip_metadata, student_notebook, submit
 from autograde.grade import grade
 from autograde.sandbox import probe
+
+from _autograde import LESSON1, LESSON2, WRONG, make_course, strip_metadata, student_notebook, submit
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]

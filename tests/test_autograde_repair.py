@@ -8,9 +8,10 @@ import re
 import nbformat
 import pytest
 
-from _autograde import FIXTURE, LESSON1, LESSON2
 from autograde.repair import read_notebook, repair
 from autograde.sample_class import solution_code
+
+from _autograde import FIXTURE, LESSON1, LESSON2
 
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 _SOLUTION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION", re.S)

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from _autograde import ROOT  # noqa: F401  (puts the repository on sys.path)
 from autograde.sandbox import probe
+
+from _autograde import ROOT
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]

@@ -2,18 +2,18 @@
 exit status 2 and nothing written when a lesson is refused."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 
 import pytest
 
+from gradcoach_languages import LANGUAGES
+
 from _build import FIXTURE_LESSONS, ROOT, good_cells, markdown, write_lesson
+from _tools import load_tool
 
-_spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
-build_notebooks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_notebooks)
+build_notebooks = load_tool("build_notebooks")
 
-LANGS = ("en", "ja", "ko")
+LANGS = LANGUAGES
 
 
 def run(*args) -> int:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+import coursebuild
 from coursebuild.execute import Executed, run_many
+
+from _build import FIXTURE_LESSONS, LESSONS, ROOT
 
 pytestmark = pytest.mark.slow
 LANGS = coursebuild.LANGUAGES
@@ -66,7 +68,7 @@ def executed(request, tmp_path_factory) -> dict:
             else:
                 jobs.append((str(path), form == "solutions"))
                 keys.append(((where, form, stem, lang), cached))
-    for (result_key, cached), result in zip(keys, run_many(jobs, workers=2)):
+    for (result_key, cached), result in zip(keys, run_many(jobs, workers=2), strict=True):
         results[result_key] = result
         if result.failure is None:
             cached.write_text(json.dumps(result.__dict__, ensure_ascii=False), encoding="utf-8")

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from _build import LESSONS, ROOT, coursebuild
+import coursebuild
+
+from _build import LESSONS, ROOT
 from _glossary import TRANSLATED, find_banned
 
 LESSON_PATHS = coursebuild.find_lessons(LESSONS)

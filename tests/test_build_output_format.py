@@ -12,8 +12,11 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
-from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+import coursebuild
 from coursebuild.prose import unwrap_japanese
+from gradcoach_languages import native_name
+
+from _build import FIXTURE_LESSONS, LESSONS, ROOT
 
 CONFIG = coursebuild.load_config()
 LANGS = coursebuild.LANGUAGES
@@ -90,7 +93,7 @@ def test_header_has_title_own_colab_badge_and_the_other_languages(case):
     assert CONFIG.text(lang, "colab_badge") in text
     for other in LANGS:
         if other != lang:
-            assert f"[{CONFIG.text(other, 'name')}](../{other}/{path.stem}.ipynb)" in text
+            assert f"[{native_name(other)}](../{other}/{path.stem}.ipynb)" in text
             assert CONFIG.colab_url(f"{form}/{other}/{path.stem}.ipynb") in text
 
 

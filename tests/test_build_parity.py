@@ -9,8 +9,10 @@ import sys
 
 import pytest
 
-from _build import FIXTURE_LESSONS, LESSONS, ROOT, coursebuild
+import coursebuild
 from coursebuild.strings import localise
+
+from _build import FIXTURE_LESSONS, LESSONS, ROOT
 
 CONFIG = coursebuild.load_config()
 LANGS = coursebuild.LANGUAGES

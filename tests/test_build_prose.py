@@ -1,5 +1,4 @@
 """Japanese text cells carry no line breaks inside sentences (Markdown would render a space)."""
-import _build  # noqa: F401  (puts tools/ on sys.path)
 from coursebuild.prose import unwrap_japanese
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from _build import (ANSWER, TEST, answer_meta, code, coursebuild, good_cells, markdown, graded_meta, texts,
-                    write_lesson)
+import coursebuild
+
+from _build import ANSWER, TEST, answer_meta, code, good_cells, graded_meta, markdown, texts, write_lesson
 
 CONFIG = coursebuild.load_config()
 

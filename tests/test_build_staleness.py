@@ -2,7 +2,9 @@
 none missing, none out of date, none left over from a removed lesson."""
 from __future__ import annotations
 
-from _build import LESSONS, ROOT, coursebuild
+import coursebuild
+
+from _build import LESSONS, ROOT
 
 
 def test_committed_notebooks_match_a_fresh_build_byte_for_byte():

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from _glossary import TRANSLATED, find_banned, terms
 from gradcoach import i18n
+
+from _glossary import TRANSLATED, find_banned, terms
 
 LOCALES = Path(i18n.__file__).with_name("locales")
 # Messages that read the same in every language (code names, table marks).

@@ -3,15 +3,14 @@ fresh Python that has torch but not gradcoach and not this repository. The setup
 gradcoach from GRADCOACH_INSTALL (a wheel built from this checkout), pip leaves torch alone, and
 every cell outside the exercises runs. How torch is "preinstalled" without a reinstall, and why
 pip cannot replace it even by mistake, is explained in tools/colab_sim.py."""
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from _tools import load_tool
 
-import colab_sim  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+colab_sim = load_tool("colab_sim")
 
 # Lesson 02 draws the computation graph, which Colab (no torchviz) must still show.
 PREFERRED = ("notebooks/ja/02_*.ipynb", "notebooks/ja/*.ipynb")
@@ -36,7 +35,8 @@ def colab_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_setup_cell_installs_gradcoach_from_the_override_into_the_fresh_python(colab_run):
-    assert colab_run.installed == ["gradcoach", "gradcoach-0.1.0.dist-info"], colab_run.pip_log
+    # gradcoach_languages.py (and its top-level __pycache__) is part of gradcoach's distribution (CONTRIBUTING.md)
+    assert colab_run.installed == ["__pycache__", "gradcoach", "gradcoach-0.1.0.dist-info", "gradcoach_languages.py"], colab_run.pip_log
     assert "Successfully installed gradcoach" in colab_run.pip_log
     assert "/venv/" in colab_run.probe["gradcoach"], "gradcoach must come from the fresh environment"
     assert not any(str(ROOT) in entry for entry in colab_run.probe["sys_path"]), "the repository leaked in"

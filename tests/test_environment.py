@@ -1,7 +1,6 @@
 """The course environment: pip pins, conda's environment.yml and gradcoach's own loose requirements."""
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -68,3 +67,9 @@ def test_installed_versions_match_the_pins():
 def test_setup_is_idempotent_once_done():
     result = subprocess.run(["make", "-q", "setup"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, "make setup would do work again although nothing changed"
+
+
+def test_make_test_runs_the_pinned_linter_first():
+    plan = subprocess.run(["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "ruff check" in plan and plan.index("ruff check") < plan.index("pytest")
+    assert pip_pins().get("ruff"), "ruff must be pinned in requirements.txt so every machine lints alike"

@@ -1,5 +1,4 @@
 """The student-facing API: languages, answers, reports, the error explainer, the cost of a check."""
-import os
 import subprocess
 import sys
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from gradcoach import graph
+from gradcoach_languages import LANGUAGES
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz's `dot` is not installed (apt-get install graphviz)")
@@ -139,7 +140,7 @@ def test_a_kernel_shows_the_text_graph_without_dot_while_bare_make_dot_fails(tmp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", ["en", "ja", "ko"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_lesson_02_falls_back_to_the_text_graph_without_dot(lang, tmp_path):
     """The chain-rule lesson draws its graph with torchviz; on a machine without Graphviz it must
     still run every cell and show the graph as text."""

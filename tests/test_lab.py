@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from _tools import load_tool
 
-import lab  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+lab = load_tool("lab")
 
 
 def test_command_opens_notebooks_with_jupytext_and_nbgrader_on_loopback():

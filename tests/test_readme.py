@@ -2,17 +2,16 @@
 match course.yml and the built notebooks, the places the benchmark tables and the gradcoach
 example go, the screenshot, and the glossary's terms."""
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from coursebuild import load_config, notebook_path
 
-from _glossary import find_banned  # noqa: E402
-from coursebuild import load_config, notebook_path  # noqa: E402
+from _glossary import find_banned
+
+ROOT = Path(__file__).resolve().parents[1]
 
 READMES = {"en": "README.md", "ja": "README.ja.md", "ko": "README.ko.md"}
 PLACEHOLDERS = ("<!-- gradcoach-example -->", "<!-- bench:gradcoach -->", "<!-- bench:notebooks -->",

@@ -18,7 +18,6 @@ from pathlib import Path
 TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
 READMES = ("README.md", "README.ja.md", "README.ko.md")
-sys.path.insert(0, str(TOOLS))
 
 
 def write_readmes(tables: dict[str, str]) -> None:
@@ -30,7 +29,7 @@ def write_readmes(tables: dict[str, str]) -> None:
         for name, table in tables.items():
             block = f"<!-- bench:{name} -->\n{table.strip()}\n<!-- /bench:{name} -->"
             pattern = re.compile(rf"<!-- bench:{name} -->(?:.*?<!-- /bench:{name} -->)?", re.S)
-            text = pattern.sub(lambda _: block, text, count=1)
+            text = pattern.sub(lambda _, block=block: block, text, count=1)
         path.write_text(text, encoding="utf-8")
 
 

@@ -48,9 +48,9 @@ def run() -> str:
         x = torch.randn(n, dtype=torch.float64, requires_grad=True)
         f(x).backward()
         reps = 7 if n < 1_000_000 else 5
-        ours = median_time(lambda: gc.check(x, f, df), reps)
-        fast = median_time(lambda: torch.autograd.gradcheck(f, (x,), fast_mode=True), reps)
-        full = (median_time(lambda: torch.autograd.gradcheck(f, (x,)), 3 if n >= 10_000 else reps)
+        ours = median_time(lambda x=x: gc.check(x, f, df), reps)
+        fast = median_time(lambda x=x: torch.autograd.gradcheck(f, (x,), fast_mode=True), reps)
+        full = (median_time(lambda x=x: torch.autograd.gradcheck(f, (x,)), 3 if n >= 10_000 else reps)
                 if n <= FULL_MODE_MAX else None)
         rows.append((n, ours, fast, full))
     lines = [

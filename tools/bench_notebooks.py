@@ -11,12 +11,9 @@ import os
 import platform
 import statistics
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from coursebuild import ROOT, generated_files  # noqa: E402
-from coursebuild.execute import run_notebook  # noqa: E402
+from coursebuild import ROOT, generated_files
+from coursebuild.execute import run_notebook
 
 REPEATS = 3
 TARGET_SECONDS = 3.0

@@ -14,10 +14,17 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from coursebuild import (DEFAULT_CONFIG, ROOT, ConfigError, LessonError, build, differences,  # noqa: E402
-                         find_lessons, load_config, write)
+from coursebuild import (
+    DEFAULT_CONFIG,
+    ROOT,
+    ConfigError,
+    LessonError,
+    build,
+    differences,
+    find_lessons,
+    load_config,
+    write,
+)
 
 
 def main(argv: list | None = None) -> int:

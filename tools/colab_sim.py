@@ -84,7 +84,7 @@ def build_wheel(dest: Path) -> Path:
     """A gradcoach wheel built from a copy of this checkout (the checkout is left untouched)."""
     with tempfile.TemporaryDirectory(prefix="gradcoach-src-") as src:
         src = Path(src)
-        for name in ("pyproject.toml", "README.md"):
+        for name in ("pyproject.toml", "README.md", "gradcoach_languages.py"):
             shutil.copy2(ROOT / name, src / name)
         shutil.copytree(ROOT / "gradcoach", src / "gradcoach", ignore=shutil.ignore_patterns("__pycache__"))
         done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",

@@ -27,6 +27,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from gradcoach_languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PATH = "notebooks"
 SERVER_EXTENSIONS = (
@@ -36,7 +38,6 @@ SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.assignment_list",
     "nbgrader.server_extensions.course_list",
 )
-LANGS = ("en", "ja", "ko")
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -87,7 +88,7 @@ def ensure_notebooks(root: Path = ROOT) -> None:
 
 
 def missing_notebooks(root: Path = ROOT) -> list[str]:
-    return [lang for lang in LANGS if not any((root / "notebooks" / lang).glob("*.ipynb"))]
+    return [lang for lang in LANGUAGES if not any((root / "notebooks" / lang).glob("*.ipynb"))]
 
 
 def kernel_is_this_python() -> bool:

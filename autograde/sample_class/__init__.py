@@ -153,7 +153,7 @@ def build_download(releases: dict, sources: dict, target: Path, roster: Path = R
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for student in spec["students"]:
-            for lesson, profiles in zip(lessons, student["lessons"]):
+            for lesson, profiles in zip(lessons, student["lessons"], strict=True):
                 for n, profile in enumerate(profiles.split("+")):
                     filename = f"{lesson}.ipynb"
                     if profile == "missing":

@@ -1,6 +1,6 @@
 """The lesson build: lessons/NN_slug.md (jupytext MyST) -> solutions/{en,ja,ko}/ and notebooks/{en,ja,ko}/.
 
-`tools/build_notebooks.py` is the command line; tests import this package (with tools/ on sys.path).
+`tools/build_notebooks.py` is the command line; `make setup` installs this package (tools/pyproject.toml).
 """
 from .build import build, differences, find_lessons, generated_files, write
 from .compose import FORMS, notebook_path

@@ -98,7 +98,7 @@ def write(outputs: dict, dest: Path, prune: bool) -> list:
     tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=dest))
     try:
         staged = []
-        for rel, why in changes:
+        for rel, _why in changes:
             if rel in outputs:
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / rel).write_bytes(outputs[rel])
@@ -106,7 +106,7 @@ def write(outputs: dict, dest: Path, prune: bool) -> list:
         for rel in staged:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp / rel, dest / rel)
-        for rel, why in changes:
+        for rel, _why in changes:
             if rel not in outputs:
                 (dest / rel).unlink()
     finally:

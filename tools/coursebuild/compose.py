@@ -7,7 +7,9 @@ import json
 import nbformat
 from nbformat import NotebookNode
 
-from .config import LANGUAGES, CourseConfig
+from gradcoach_languages import LANGUAGES, native_name
+
+from .config import CourseConfig
 from .lesson import Lesson, SourceCell
 from .prose import unwrap_japanese
 from .strings import localise
@@ -28,7 +30,7 @@ def notebook_path(form: str, lang: str, stem: str) -> str:
 def header_markdown(lesson: Lesson, lang: str, form: str, config: CourseConfig) -> str:
     own = notebook_path(form, lang, lesson.stem)
     links = " · ".join(
-        f"[{config.text(other, 'name')}](../{other}/{lesson.stem}.ipynb) "
+        f"[{native_name(other)}](../{other}/{lesson.stem}.ipynb) "
         f"([Colab]({config.colab_url(notebook_path(form, other, lesson.stem))}))"
         for other in LANGUAGES if other != lang)
     return (f"# {lesson.titles[lang]}\n\n"
@@ -91,7 +93,8 @@ def compose(lesson: Lesson, lang: str, form: str, config: CourseConfig) -> Noteb
         nbformat.v4.new_markdown_cell(header_markdown(lesson, lang, form, config), id="course-header"),
         nbformat.v4.new_code_cell(setup_source(lang, config), id="course-setup",
                                   metadata={"nbgrader": dict(SETUP_NBGRADER)}),
-    ] + [_body_cell(cell, cid, lang, lesson.strings) for cell, cid in zip(cells, _cell_ids(lesson, cells))]
+    ] + [_body_cell(cell, cid, lang, lesson.strings)
+         for cell, cid in zip(cells, _cell_ids(lesson, cells), strict=True)]
     return nb
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
-LANGUAGES = ("en", "ja", "ko")
-LANGUAGE_KEYS = ("name", "colab_badge", "other_languages", "setup_comment", "code_stub")
+from gradcoach_languages import LANGUAGES
+
+LANGUAGE_KEYS = ("colab_badge", "other_languages", "setup_comment", "code_stub")
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "lessons" / "course.yml"
 

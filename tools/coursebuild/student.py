@@ -9,8 +9,15 @@ from __future__ import annotations
 import copy
 
 from nbformat import NotebookNode
-from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
-                                    ClearSolutions, ComputeChecksums, LockCells)
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    LockCells,
+)
 
 
 def student_form(source_nb: NotebookNode, code_stub: str) -> NotebookNode:

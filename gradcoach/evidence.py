@@ -1,0 +1,136 @@
+"""Evidence a diagnosis may rest on: facts gradcoach measures, never guesses.
+
+- :func:`grad_was_accumulated`: whether ``.grad`` was added to after it was first written (the
+  version counter of a plain ``.grad`` moves with every in-place accumulation; under
+  ``create_graph=True`` an accumulated ``.grad`` is made by an addition).
+- :func:`rerun_backward_calls`: how many backward passes the student's answer function runs.
+- :func:`fresh_autograd`: autograd's own answer for ``f`` at fresh float64 leaves.
+- :func:`custom_functions`: the custom ``autograd.Function`` classes in a graph.
+- :func:`caller_source`: the code of the cell (or file) that called gradcoach.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import linecache
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from ._safe import grad_of, is_tensor, tensor_to_f64
+
+# Re-running a student's code inside a graded check would hand it the running check: never while
+# nbgrader executes a notebook (read once, at import, before any student code runs).
+_GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
+_HERE = str(Path(__file__).parent)
+
+
+def grad_was_accumulated(x) -> bool | None:
+    """True when ``x.grad`` was added to after it was first written, False when it was written
+    once, None when the tensor cannot tell."""
+    if not is_tensor(x):
+        return None
+    g = grad_of(x)
+    if g is None:
+        return None
+    if g.grad_fn is None:
+        return g._version >= 1
+    name = type(g.grad_fn).__name__
+    if name.startswith("AddBackward"):
+        return True
+    if name.startswith("CopyBackwards"):
+        return False
+    return None
+
+
+def rerun_backward_calls(fn, args, kwargs) -> int | None:
+    """The number of backward passes (``backward()``/``torch.autograd.grad``) one call of ``fn``
+    makes, or None when it cannot be measured (grading, or ``fn`` fails on a second run)."""
+    if _GRADING or fn is None:
+        return None
+    count = [0]
+    originals = (torch.autograd.backward, torch.autograd.grad)
+
+    def counting(original):
+        def wrapper(*a, **k):
+            count[0] += 1
+            return original(*a, **k)
+        return wrapper
+
+    torch.autograd.backward, torch.autograd.grad = (counting(o) for o in originals)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            fn(*[a.detach().clone() if is_tensor(a) else a for a in args], **kwargs)
+    except Exception:  # noqa: BLE001 - no evidence then
+        return None
+    finally:
+        torch.autograd.backward, torch.autograd.grad = originals
+    return count[0]
+
+
+def fresh_autograd(f, bases, v=None, first=None):
+    """autograd's gradient of ``f`` at fresh float64 leaves (``first``: the second-derivative row
+    of ``check_second``), as float64 arrays per input, plus the graph's output; None on failure."""
+    try:
+        leaves = [b.clone().requires_grad_() for b in bases]
+        with torch.enable_grad():
+            out = f(*leaves)
+            if first is not None:
+                (g1,) = torch.autograd.grad(out, leaves[first], create_graph=True)
+                weights = torch.ones_like(g1) if v is None else torch.as_tensor(v, dtype=g1.dtype).reshape(g1.shape)
+                grads = torch.autograd.grad(g1, leaves, grad_outputs=weights, allow_unused=True)
+            else:
+                weights = None if v is None else torch.as_tensor(v, dtype=out.dtype).reshape(out.shape)
+                grads = torch.autograd.grad(out, leaves, grad_outputs=weights, allow_unused=True)
+    except Exception:  # noqa: BLE001
+        return None, None
+    arrays = [tensor_to_f64(g) if g is not None else tensor_to_f64(torch.zeros_like(b)) for g, b in zip(grads, bases)]
+    return arrays, out
+
+
+def first_derivative(f, bases, k):
+    """∂f/∂input_k at fresh float64 leaves, or None."""
+    try:
+        leaves = [b.clone().requires_grad_() for b in bases]
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(f(*leaves), leaves[k])
+    except Exception:  # noqa: BLE001
+        return None
+    return tensor_to_f64(g)
+
+
+def custom_functions(out) -> list[str]:
+    """Names of the custom ``torch.autograd.Function`` classes whose backward the graph of ``out`` runs."""
+    if not is_tensor(out) or out.grad_fn is None:
+        return []
+    names, seen, stack = [], set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            cls = getattr(node, "_forward_cls", None)
+            name = getattr(cls, "__name__", type(node).__name__.removesuffix("Backward"))
+            if name not in names:
+                names.append(name)
+        stack.extend(n for n, _ in getattr(node, "next_functions", ()))
+    return names
+
+
+def caller_source() -> str:
+    """The source of the cell or file whose code called gradcoach ('' when unknown)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_HERE):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    if frame.f_code.co_name != "<module>":  # a function calling gradcoach: its own code only
+        try:
+            return "".join(inspect.getsourcelines(frame.f_code)[0])
+        except (OSError, TypeError):
+            return ""
+    return "".join(linecache.getlines(frame.f_code.co_filename))
