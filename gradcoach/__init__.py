@@ -140,6 +140,7 @@ def answer(fn, *args, **kwargs):
     other error gets gradcoach's explanation."""
     __tracebackhide__ = True
     name = getattr(fn, "__name__", "answer")
+    _check_mod._last_answer.clear()
     _check_mod._last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
     try:
         result = fn(*args, **kwargs)
@@ -152,4 +153,5 @@ def answer(fn, *args, **kwargs):
                                       + (f"\n💡 {hint}" if hint else "")) from exc
     if result is None:
         raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")))
+    _check_mod._last_answer["result"] = result  # its evidence is used only for checks of this result
     return result

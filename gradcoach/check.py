@@ -89,7 +89,9 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
         return _fail(report, "grad_none_requires_grad", name=name)
     if x.grad_fn is not None:
         return _fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
-    student_fn = _last_answer.get("fn")
+    result = _last_answer.get("result")
+    answered = result is x or (type(result) in (tuple, list) and any(r is x for r in result))
+    student_fn = _last_answer.get("fn") if answered else None
     culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
     if culprit is None and student_fn is not None:
         # blame a .detach() in the student's code only when its backward() really ran and missed x
@@ -449,6 +451,10 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
 
     x = context["inputs"][bi]
     accumulated = grad_was_accumulated(x) if from_grad else False
+    if e is not None and c_here and not b_here:  # is autograd itself wrong on f? then that is the cause
+        wrong_f = _autograd_wrong_on_f(report, f, bases, varr, context, bi, e)
+        if wrong_f is not None:
+            return wrong_f
     c = compare.common_ratio(g, ref, atol)
     if c is not None:
         k = compare.as_integer(c)
@@ -480,24 +486,27 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     return _fail(report, "mismatch_hidden", name=name, point=point)
 
 
+def _autograd_wrong_on_f(report, f, bases, varr, context, bi, e):
+    """The diagnosis when autograd, run afresh on ``f``, disagrees with ``f``'s own finite differences
+    (which the analytic answer matches): a custom backward or a partly cut graph; else None."""
+    fresh, out = fresh_autograd(f, bases, varr, context["first"])
+    if fresh is None or compare.close(fresh[bi].reshape(-1), e, 1e-8, 1e-6).all():
+        return None
+    custom = custom_functions(out)
+    if custom:
+        return _fail(report, "custom_backward_wrong", function=", ".join(custom))
+    culprit = _find_culprit(f)
+    return _fail(report, "autograd_partial_cut",
+                 culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))
+
+
 def _wrong_autograd(report, kind, name, inp, g, e, f, bases, varr, context, accumulated, from_grad, point, reveal,
                     block, fd, blocks, fi):
     """The analytic answer and finite differences agree, the gradient does not: find out whether
     autograd itself gets ``f`` wrong (a custom backward, a partly cut graph) or the gradient came
     from another computation than ``f``."""
-    first = context["first"]
-    fresh, out = fresh_autograd(f, bases, varr, first)
-    bi = context["names"].index(inp)
+    fresh, _ = fresh_autograd(f, bases, varr, context["first"])
     if fresh is not None:
-        ag = fresh[bi].reshape(-1)
-        ag_ok = compare.close(ag, e, 1e-8, 1e-6).all()
-        if not ag_ok:  # autograd on f itself disagrees with f's finite differences
-            custom = custom_functions(out)
-            if custom:
-                return _fail(report, "custom_backward_wrong", function=", ".join(custom))
-            culprit = _find_culprit(f)
-            return _fail(report, "autograd_partial_cut",
-                         culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))
         causes = []
         source = caller_source()
         if from_grad and accumulated:

@@ -87,7 +87,7 @@ def fresh_autograd(f, bases, v=None, first=None):
                 grads = torch.autograd.grad(out, leaves, grad_outputs=weights, allow_unused=True)
     except Exception:  # noqa: BLE001
         return None, None
-    arrays = [tensor_to_f64(g) if g is not None else tensor_to_f64(torch.zeros_like(b)) for g, b in zip(grads, bases)]
+    arrays = [tensor_to_f64(g) if g is not None else tensor_to_f64(torch.zeros_like(b)) for g, b in zip(grads, bases, strict=True)]
     return arrays, out
 
 
