@@ -25,6 +25,8 @@ from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
 from .report import Report
+from .rules import (RuleBroken, assert_dtype, assert_not_connected, assert_shape, assert_type, call, count_calls, forbid,
+                    formula_only, require, snapshot)
 from .structure import assert_choice, assert_grad_fn, assert_no_grad, assert_no_graph
 from . import graph, plotting  # both import matplotlib/torchviz only when called
 
@@ -35,6 +37,8 @@ __all__ = [
     "answer", "NotAnswered", "GradcoachAssertionError",
     "finite_difference", "explain", "explain_errors", "enable_explanations",
     "set_language", "language", "LANGUAGES", "checked_labels", "Report",
+    "forbid", "require", "count_calls", "call", "formula_only", "snapshot", "assert_dtype", "assert_type",
+    "assert_shape", "assert_not_connected", "RuleBroken",
 ]
 __version__ = "0.1.0"
 
