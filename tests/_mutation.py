@@ -32,6 +32,7 @@ class Notebook:
 
     def run(self, ex: str, answer_source: str) -> Outcome:
         import torch
+
         import gradcoach as gc
         test_source = self.exercises[ex][1]
         ns = dict(self.ns)

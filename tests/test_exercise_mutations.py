@@ -4,9 +4,8 @@ differently from the reference. Each lesson's solutions notebook is executed onc
 notebook); each case replaces the answer cell on a copy of that namespace."""
 import functools
 
-import pytest
-
 import _mutation
+import pytest
 from mutation_cases import CASES
 
 LESSONS = _mutation.lessons()
