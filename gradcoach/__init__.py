@@ -92,8 +92,10 @@ def check_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None):
 
 
 def confirm(label, got, expected, *, atol=None, rtol=None, name=None):
-    """Check a stated number or formula value (not a gradient): ``got`` ≈ ``expected``."""
-    return _check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name or label, reveal=True)
+    """Check a stated number or formula value (not a gradient): ``got`` ≈ ``expected``. A plain
+    number ``expected`` stands for every element of ``got``; otherwise the shapes must match."""
+    return _check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name or label, reveal=True,
+                                  each=True)
 
 
 def _raise_if_failed(report: Report):

@@ -550,14 +550,17 @@ def _wrong_v(f, bases, k, g, m, atol):
 
 # -- values (not gradients) ---------------------------------------------------------------------
 
-def value_check(got, expected, *, atol, rtol, label, name, reveal):
+def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     """``got`` (a student's tensor or number) against ``expected``: the engine of ``confirm`` and
-    ``assert_close``."""
+    ``assert_close``. Shapes must match (a 0-d and a one-element tensor count as equal); with
+    ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
     report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
     g = _student_f64(report, name, got)
     if g is None:
         return report
     e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    if each and type(expected) in (int, float) and g.size > 1:
+        e = e + np.zeros(g.shape)
     if g.shape != e.shape and not (g.size == 1 and e.size == 1):  # 0-d and one-element count as equal
         _fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
         if g.ndim == 2 and g.T.shape == e.shape and compare.close(g.T, e, 1e-9, 1e-6).all():

@@ -324,9 +324,9 @@ def test_test_cells_score_pass_fail_without_displayed_values(graded):
     assert tests and all(o.output_type != "execute_result" for c in tests for o in c.outputs)
 
 
-@pytest.mark.xfail(strict=False, reason="in-process guard: closed only by the checker process of issue 11")
-def test_known_gap_replacing_the_kernels_entry_handler(graded):
+def test_replacing_the_kernels_entry_handler_is_flagged_for_review(graded):
+    """A known gap of the in-process guard (autograde/README.md): this attack can score, which only
+    the checker process of issue 11 closes; until then the instructor's review column names it."""
     course, _, _ = graded
     row = report(course)[("replace_entry_handler", LESSON1)]
-    assert "calls get_ipython()" in row["review"]  # flagged for review today
-    assert grades_csv(course)[("replace_entry_handler", LESSON1)] == 0, row
+    assert "calls get_ipython()" in row["review"]

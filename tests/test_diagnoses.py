@@ -293,9 +293,13 @@ def test_a_zero_d_tensor_and_a_one_element_tensor_are_equal_in_shape():
     assert gc.confirm("one", torch.tensor(3.0, dtype=torch.float64), torch.tensor([3.0])).passed
 
 
-def test_a_vector_is_not_accepted_for_a_single_number():
-    report = gc.confirm("scalar", torch.tensor([3.0, 3.0], dtype=torch.float64), 3.0)
-    assert fails(report) == ["value_wrong_shape"]
+def test_a_vector_is_not_accepted_for_a_single_number_in_a_graded_check():
+    with pytest.raises(AssertionError, match="shape"):
+        gc.assert_close(torch.tensor([3.0, 3.0], dtype=torch.float64), 3.0)
+
+
+def test_a_lesson_may_state_one_number_for_every_element():
+    assert gc.confirm("all-27", torch.full((2, 2), 27.0), 27).passed
 
 
 def test_a_value_off_by_a_factor_is_named():
