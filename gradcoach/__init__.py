@@ -19,16 +19,27 @@ import inspect
 import torch
 
 from . import check as _check_mod
+from . import graph, plotting  # noqa: F401 - gc.graph, gc.plotting (they import matplotlib/torchviz only when called)
 from ._safe import value_to_f64
 from .check import GradcoachAssertionError, checked_labels
 from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
 from .report import Report
-from .rules import (RuleBroken, assert_dtype, assert_not_connected, assert_shape, assert_type, call, count_calls, forbid,
-                    formula_only, require, snapshot)
+from .rules import (
+    RuleBroken,
+    assert_dtype,
+    assert_not_connected,
+    assert_shape,
+    assert_type,
+    call,
+    count_calls,
+    forbid,
+    formula_only,
+    require,
+    snapshot,
+)
 from .structure import assert_choice, assert_grad_fn, assert_no_grad, assert_no_graph
-from . import graph, plotting  # both import matplotlib/torchviz only when called
 
 __all__ = [
     "check", "check_second", "check_formula", "confirm",
@@ -78,7 +89,7 @@ def _formula_check(f, formula, at, v, atol, rtol, label, reveal):
         else:  # a vector output without v is reported as such by the check below
             weights = None if out.numel() == 1 else torch.ones_like(out)
         grads = torch.autograd.grad(out, inputs, grad_outputs=weights, allow_unused=True)
-    grads = tuple(torch.zeros_like(x) if g is None else g.detach() for g, x in zip(grads, inputs))
+    grads = tuple(torch.zeros_like(x) if g is None else g.detach() for g, x in zip(grads, inputs, strict=True))
     got = grads if len(grads) > 1 else grads[0]
     return _check_mod._gradient_check("formula", inputs if len(inputs) > 1 else inputs[0], f, formula,
                                       got=got, v=v, atol=atol, rtol=rtol, label=label, reveal=reveal)

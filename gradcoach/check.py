@@ -7,12 +7,25 @@ import warnings
 
 import torch
 
-from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
 from . import compare
-from ._safe import NotGenuine, describe, grad_of, is_tensor, tensor_to_f64, value_to_f64
+from ._safe import (
+    NotGenuine,
+    describe,
+    grad_of,
+    is_tensor,
+    np,  # a snapshot of NumPy's namespace, immune to later monkeypatching
+    tensor_to_f64,
+    value_to_f64,
+)
 from .evaluate import float64_function, usage_error
-from .evidence import (caller_source, custom_functions, first_derivative, fresh_autograd, grad_was_accumulated,
-                       rerun_backward_calls)
+from .evidence import (
+    caller_source,
+    custom_functions,
+    first_derivative,
+    fresh_autograd,
+    grad_was_accumulated,
+    rerun_backward_calls,
+)
 from .finite_diff import STEP1, STEP2, first_order, second_order
 from .i18n import t
 from .report import Block, Report, fmt
@@ -135,7 +148,7 @@ def _dtype_of(values, inputs):
 
 def _point_text(names, points, block_index, flat_index) -> str:
     if all(p.size == 1 for p in points):
-        return ", ".join(f"{n} = {fmt(p.reshape(-1)[0])}" for n, p in zip(names, points))
+        return ", ".join(f"{n} = {fmt(p.reshape(-1)[0])}" for n, p in zip(names, points, strict=True))
     p = points[block_index]
     idx = np.unravel_index(flat_index, p.shape) if p.ndim else ()
     where = names[block_index] + (f"[{', '.join(map(str, idx))}]" if idx else "")
@@ -154,7 +167,7 @@ def _expected_values(expected, bases, n):
     if len(values) != n:
         raise ValueError(f"gradcoach: {n} inputs but {len(values)} analytic answers")
     out = []
-    for v, b in zip(values, bases):
+    for v, b in zip(values, bases, strict=True):
         if callable(v):
             v = _call(v, bases)
         arr = value_to_f64(v)
@@ -176,7 +189,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     inputs = _as_tuple(inputs)
     names = _names(f, len(inputs))
     report = Report(kind, label or t("label_default"), False, reveal=reveal)
-    for name, x in zip(names, inputs):
+    for name, x in zip(names, inputs, strict=True):
         if not is_tensor(x):
             return _fail(report, "not_tensor", name=name, kind=describe(x))
         if not x.is_floating_point():
@@ -186,7 +199,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # reading .grad of a non-leaf warns; we explain instead
             gots = [grad_of(x) for x in inputs]
-        for name, x, g in zip(names, inputs, gots):
+        for name, x, g in zip(names, inputs, gots, strict=True):
             if g is None:
                 return _grad_none(report, name, x, f, inputs)
         got_names = [f"{n}.grad" for n in names]
@@ -195,7 +208,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         if len(gots) != len(inputs):
             raise ValueError(f"gradcoach: {len(inputs)} inputs but {len(gots)} gradients in got=")
         got_names = [f"∂f/∂{n}" for n in names]
-    got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots)]
+    got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots, strict=True)]
     if any(a is None for a in got_arrays):
         return report
 
@@ -233,7 +246,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     else:
         exp_arrays = _expected_values(expected, bases, len(inputs))
 
-    for name, gn, g, b in zip(names, got_names, got_arrays, bases):
+    for name, gn, g, b in zip(names, got_names, got_arrays, bases, strict=True):
         if g.shape != tuple(b.shape) and not (g.size == 1 and b.numel() == 1):
             hint = ""
             if g.size == out_arr.size * b.numel() and out_arr.size > 1:
@@ -245,7 +258,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
                                      want_shape=tuple(b.shape)) + hint)
             return report
 
-    got_arrays = [g.reshape(tuple(b.shape)) for g, b in zip(got_arrays, bases)]
+    got_arrays = [g.reshape(tuple(b.shape)) for g, b in zip(got_arrays, bases, strict=True)]
     dtype = _dtype_of(gots, inputs) if kind != "formula" else torch.float64
     s_atol, s_rtol = compare.tolerances(dtype, atol, rtol)
     order = 2 if kind == "second" else 1
@@ -255,7 +268,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
                            step=STEP1 if order == 1 else STEP2))
 
     blocks, a_ok, b_ok, c_ok = [], [], [], []
-    for i, (name, g, b) in enumerate(zip(names, got_arrays, bases)):
+    for i, (name, g, _b) in enumerate(zip(names, got_arrays, bases, strict=True)):
         e = exp_arrays[i] if exp_arrays is not None else None
         d = fd.values[i] if fd.elementwise else None
         ref = e if e is not None else (d if d is not None else g)
@@ -334,7 +347,7 @@ def _student_formula(report, formula, bases, n, names):
         _fail(report, "not_tensor", name="formula", kind=describe(value))
         return None
     out = []
-    for name, v, b in zip(names, values, bases):
+    for name, v, b in zip(names, values, bases, strict=True):
         arr = _student_f64(report, f"formula({name})", v)
         if arr is None:
             return None
@@ -347,15 +360,15 @@ def _student_formula(report, formula, bases, n, names):
 def _directional(report, fd, gots, exps, atol_b, rtol_b, atol_c, rtol_c):
     """Joint uᵀ·gradient comparisons along the random directions (large inputs)."""
     B = C = True
-    for u, est in zip(fd.directions, fd.estimates):
-        ug = sum(float(np.sum(ui * g)) for ui, g in zip(u, gots))
+    for u, est in zip(fd.directions, fd.estimates, strict=True):
+        ug = sum(float(np.sum(ui * g)) for ui, g in zip(u, gots, strict=True))
         ref = exps if exps is not None else gots
-        scale = sum(float(np.sum(np.abs(ui * r))) for ui, r in zip(u, ref))
+        scale = sum(float(np.sum(np.abs(ui * r))) for ui, r in zip(u, ref, strict=True))
         l1 = sum(float(np.sum(np.abs(ui))) for ui in u)
         B &= abs(ug - est) <= atol_b * l1 + rtol_b * scale
         ue = None
         if exps is not None:
-            ue = sum(float(np.sum(ui * e)) for ui, e in zip(u, exps))
+            ue = sum(float(np.sum(ui * e)) for ui, e in zip(u, exps, strict=True))
             C &= abs(ue - est) <= atol_c * l1 + rtol_c * scale
         size = sum(g.size for g in gots)
         report.footer.append(t("directional_line", n=len(fd.estimates), size=size, autograd=fmt(ug),
@@ -401,16 +414,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
         # here ``g`` is the student's formula and ``ref`` is autograd (trusted)
         if not np.isfinite(g).all():
             return _fail(report, "nan_got", name=f"formula({inp})", point=point)
-        c = compare.common_ratio(g, ref, atol)
-        if c is not None and abs(c + 1) <= 1e-3:
-            return _fail(report, "formula_sign_flipped")
-        frac = compare.as_simple_fraction(c, g.size) if c is not None else None
-        if frac and abs(c - 1) > 1e-3:
-            return _fail(report, "formula_constant_factor", factor=frac)
-        if reveal:
-            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
-            return _fail(report, "formula_wrong", point=point, analytic=fmt(g[fi]), autograd=fmt(ref[fi]), fd=fdv)
-        return _fail(report, "formula_wrong_hidden", point=point)
+        return _formula_wrong(report, g, ref, atol, point, reveal, block, fd, blocks, fi)
 
     if not np.isfinite(g).all():
         bad = int(np.flatnonzero(~np.isfinite(g))[0])
@@ -428,16 +432,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     else:
         b_here, c_here = B, C
     if e is not None and b_here and c_here is False:
-        c = compare.common_ratio(e, g, atol)  # the same words check_formula uses for the same mistake
-        if c is not None and abs(c + 1) <= 1e-3 and g.size > 1:
-            return _fail(report, "formula_sign_flipped")
-        frac = compare.as_simple_fraction(c, e.size) if c is not None else None
-        if frac and abs(c - 1) > 1e-3:
-            return _fail(report, "formula_constant_factor", factor=frac)
-        if reveal:
-            fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
-            return _fail(report, "formula_wrong", point=point, analytic=fmt(e[fi]), autograd=fmt(g[fi]), fd=fdv)
-        return _fail(report, "formula_wrong_hidden", point=point)
+        return _formula_wrong(report, e, g, atol, point, reveal, block, fd, blocks, fi)  # check_formula's words
 
     dtype = context["dtype"]
     if dtype in _LOW_PRECISION and compare.close(g, ref, compare.NEAR_ATOL, _LOW_PRECISION[dtype]).all():
@@ -484,6 +479,21 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     if reveal:
         return _fail(report, "mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(ref[fi]))
     return _fail(report, "mismatch_hidden", name=name, point=point)
+
+
+def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, blocks, fi):
+    """The analytic formula disagrees with autograd and finite differences (which agree): its sign,
+    a constant factor, or just wrong."""
+    c = compare.common_ratio(formula, autograd, atol)
+    if c is not None and abs(c + 1) <= 1e-3 and formula.size > 1:
+        return _fail(report, "formula_sign_flipped")
+    frac = compare.as_simple_fraction(c, formula.size) if c is not None else None
+    if frac and abs(c - 1) > 1e-3:
+        return _fail(report, "formula_constant_factor", factor=frac)
+    if reveal:
+        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+        return _fail(report, "formula_wrong", point=point, analytic=fmt(formula[fi]), autograd=fmt(autograd[fi]), fd=fdv)
+    return _fail(report, "formula_wrong_hidden", point=point)
 
 
 def _autograd_wrong_on_f(report, f, bases, varr, context, bi, e):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
+
 DEFAULTS = {
     torch.float64: (1e-9, 1e-6),
     torch.float32: (1e-6, 1e-4),

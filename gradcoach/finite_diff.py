@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
-from ._safe import tensor_to_f64
+from ._safe import (
+    np,  # a snapshot of NumPy's namespace, immune to later monkeypatching
+    tensor_to_f64,
+)
 
 EPS = float(np.finfo(np.float64).eps)
 STEP1 = EPS ** (1 / 3)
@@ -124,8 +126,8 @@ def first_order(f, bases: list[torch.Tensor], v: np.ndarray | None) -> FDResult:
     h = STEP1 * scale
     for _ in range(DIRECTIONS):
         u = [_rademacher(b.shape, gen) for b in bases]
-        up = [b + h * ui for b, ui in zip(bases, u)]
-        down = [b - h * ui for b, ui in zip(bases, u)]
+        up = [b + h * ui for b, ui in zip(bases, u, strict=True)]
+        down = [b - h * ui for b, ui in zip(bases, u, strict=True)]
         estimates.append((ev(up) - ev(down)) / (2 * h))
         dirs.append([ui.numpy() for ui in u])
     roundoff = EPS * max(ev.max_abs, 1e-300) / h
@@ -148,7 +150,7 @@ def second_order(f, bases: list[torch.Tensor], first: int, w: np.ndarray) -> FDR
         for sa, sb, sign in ((1, 1, 1), (1, -1, -1), (-1, 1, -1), (-1, -1, 1)):
             pts = [b.clone() for b in bases]
             pts[first] = pts[first] + sa * a * wt
-            pts = [p + sb * t for p, t in zip(pts, target)]
+            pts = [p + sb * t for p, t in zip(pts, target, strict=True)]
             total += sign * ev(pts)
         return total
 

@@ -16,6 +16,7 @@ import torch
 
 from .i18n import catalogue, language
 
+
 def _messages(lang: str | None) -> dict[str, str]:
     """This module's texts (catalogue keys ``graph_*``) in one language."""
     return {k[6:]: v for k, v in catalogue(lang or language()).items() if k.startswith("graph_")}

@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ._safe import np  # a snapshot of NumPy's namespace, immune to later monkeypatching
-
 from .i18n import t
 
 MAX_ROWS = 8  # per input; the rest is summarised (the worst rows are always shown)
@@ -132,7 +131,7 @@ class Report:
             # the "… n more rows" line (empty beyond its first cell) must not widen the first column
             widths = [max(_width(r[c]) for r in table if r[1] or c) for c in range(len(table[0]))]
             for j, row in enumerate(table):
-                lines.append("  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
+                lines.append("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
                 if j == 0:
                     lines.append("  ".join("-" * w for w in widths))
             lines.append("")
