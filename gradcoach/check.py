@@ -446,8 +446,10 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
 
     x = context["inputs"][bi]
     accumulated = grad_was_accumulated(x) if from_grad else False
+    fresh = None
     if e is not None and c_here and not b_here:  # is autograd itself wrong on f? then that is the cause
-        wrong_f = _autograd_wrong_on_f(report, f, bases, varr, context, bi, e)
+        fresh = fresh_autograd(f, bases, varr, context["first"])
+        wrong_f = _autograd_wrong_on_f(report, f, fresh, bi, e)
         if wrong_f is not None:
             return wrong_f
     c = compare.common_ratio(g, ref, atol)
@@ -455,7 +457,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
         k = compare.as_integer(c)
         if k is not None and accumulated:
             return _fail(report, "accumulated", name=name, k=k, input=inp)
-        if k is not None and accumulated is None:  # .grad cannot tell: both causes, the test says which is likelier
+        if k is not None and accumulated is None:  # .grad cannot tell: both causes are named
             return _fail(report, "integer_factor_unknown", name=name, k=k, input=inp)
         if g.size > 1 and abs(c + 1) <= 1e-3:
             return _fail(report, "sign_flipped", name=name)
@@ -474,8 +476,8 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
             return _fail(report, "second_includes_first", name=name, input=inp)
 
     if e is not None and c_here and not b_here:
-        return _wrong_autograd(report, kind, name, inp, g, e, f, bases, varr, context, accumulated, from_grad,
-                               point, reveal, block, fd, blocks, fi)
+        return _grad_from_elsewhere(report, name, inp, g, e, fresh[0], accumulated, from_grad,
+                                    point, reveal, block, fd, blocks, fi)
     if reveal:
         return _fail(report, "mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(ref[fi]))
     return _fail(report, "mismatch_hidden", name=name, point=point)
@@ -496,10 +498,10 @@ def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, bl
     return _fail(report, "formula_wrong_hidden", point=point)
 
 
-def _autograd_wrong_on_f(report, f, bases, varr, context, bi, e):
+def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
     """The diagnosis when autograd, run afresh on ``f``, disagrees with ``f``'s own finite differences
     (which the analytic answer matches): a custom backward or a partly cut graph; else None."""
-    fresh, out = fresh_autograd(f, bases, varr, context["first"])
+    fresh, out = fresh_and_out
     if fresh is None or compare.close(fresh[bi].reshape(-1), e, 1e-8, 1e-6).all():
         return None
     custom = custom_functions(out)
@@ -510,12 +512,10 @@ def _autograd_wrong_on_f(report, f, bases, varr, context, bi, e):
                  culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))
 
 
-def _wrong_autograd(report, kind, name, inp, g, e, f, bases, varr, context, accumulated, from_grad, point, reveal,
-                    block, fd, blocks, fi):
-    """The analytic answer and finite differences agree, the gradient does not: find out whether
-    autograd itself gets ``f`` wrong (a custom backward, a partly cut graph) or the gradient came
-    from another computation than ``f``."""
-    fresh, _ = fresh_autograd(f, bases, varr, context["first"])
+def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad, point, reveal, block, fd, blocks,
+                         fi):
+    """The analytic answer, finite differences and autograd run afresh on ``f`` (``fresh``) agree, the
+    gradient does not: it came from another computation; the causes are listed, likeliest first."""
     if fresh is not None:
         causes = []
         source = caller_source()
