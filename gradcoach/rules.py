@@ -174,15 +174,21 @@ def formula_only(fn, *, name: str | None = None):
         __tracebackhide__ = True
         detached = [a.detach() if isinstance(a, torch.Tensor) else a for a in args]
         with forbid(*FORMULA_FORBIDDEN, why=t("rule_formula_why")), torch.no_grad():
-            try:
-                return answer(fn, *detached)
-            except GradcoachAssertionError as exc:
-                if isinstance(exc.__cause__, RuleBroken):
-                    raise exc.__cause__ from None
-                raise
+            return _answer_reporting_rules(answer, fn, detached)
     if name:
         evaluated.__name__ = name
     return evaluated
+
+
+def _answer_reporting_rules(answer, fn, args):
+    """``answer(fn, *args)``, a broken rule raised as itself rather than as "your function raised"."""
+    __tracebackhide__ = True
+    try:
+        return answer(fn, *args)
+    except GradcoachAssertionError as exc:
+        if isinstance(exc.__cause__, RuleBroken):
+            raise exc.__cause__ from None
+        raise
 
 
 def call(fn, *args, forbid_names=(), require_names=(), what=None):
@@ -196,12 +202,7 @@ def call(fn, *args, forbid_names=(), require_names=(), what=None):
         if require_names:
             stack.enter_context(require(*require_names, what=what))
         _apply()  # the rules of an enclosing `with gc.require(...)` too, in case the grader restored torch
-        try:
-            return answer(fn, *args)
-        except GradcoachAssertionError as exc:
-            if isinstance(exc.__cause__, RuleBroken):
-                raise exc.__cause__ from None
-            raise
+        return _answer_reporting_rules(answer, fn, args)
 
 
 # --- dtype and type ------------------------------------------------------------------------------
