@@ -112,7 +112,8 @@ def confirm(label, got, expected, *, atol=None, rtol=None, name=None):
 def _raise_if_failed(report: Report):
     __tracebackhide__ = True
     if not report.passed:
-        raise GradcoachAssertionError("\n".join([t("assert_header", label=report.label)] + report.messages))
+        raise GradcoachAssertionError("\n".join([t("assert_header", label=report.label)] + report.messages),
+                                      codes=report.codes, label=report.label)
     return report
 
 
@@ -163,8 +164,9 @@ def answer(fn, *args, **kwargs):
         detail = f"{type(exc).__name__}: {exc}"
         hint = explain(exc)
         raise GradcoachAssertionError(t("answer_raised", name=name, error=detail)
-                                      + (f"\n💡 {hint}" if hint else "")) from exc
+                                      + (f"\n💡 {hint}" if hint else ""), codes=("answer_raised",)) from exc
     if result is None:
-        raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")))
+        raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")),
+                                      codes=("answer_returned_none",))
     _check_mod._last_answer["result"] = result  # its evidence is used only for checks of this result
     return result

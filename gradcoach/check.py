@@ -35,7 +35,14 @@ _last_answer: dict = {}
 
 
 class GradcoachAssertionError(AssertionError):
-    """A failed graded check; its text is the localized diagnosis the student reads."""
+    """A failed graded check; its text is the localized diagnosis the student reads. ``codes`` name
+    the diagnoses (the keys of the message catalogue) for machines: the grader's class report counts
+    them. They never change the text."""
+
+    def __init__(self, message: str = "", *, codes=(), label: str | None = None):
+        super().__init__(message)
+        self.codes: tuple[str, ...] = tuple(codes)
+        self.label = label
 
 
 def checked_labels() -> set[str]:

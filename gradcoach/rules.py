@@ -44,6 +44,10 @@ class RuleBroken(GradcoachAssertionError):
     """The answer broke a rule the exercise states (a forbidden function, a wrong dtype, a side effect)."""
 
 
+def _broken(key: str, suffix: str = "", **values) -> RuleBroken:
+    return RuleBroken(t(key, **values) + suffix, codes=(key,))
+
+
 def _expand(names) -> list[str]:
     out = []
     for name in names:
@@ -86,7 +90,7 @@ def _dispatcher(name, original):
         for rule in list(_ACTIVE):
             if name in rule.names:
                 if rule.kind == "forbid":
-                    raise RuleBroken(t("rule_forbidden", name=name) + (f" {rule.why}" if rule.why else ""))
+                    raise _broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=name)
                 rule.calls[name] += 1
         return original(*args, **kwargs)
     watched = functools.wraps(original)(watched)
@@ -157,7 +161,7 @@ def require(*names, what: str | None = None):
     with count_calls(*names) as calls:
         yield calls
     if calls.total() == 0:
-        raise RuleBroken(t("rule_required", name=what or " / ".join(names)))
+        raise _broken("rule_required", name=what or " / ".join(names))
 
 
 FORMULA_FORBIDDEN = ("autograd", "functional", "torch.func", "gradcoach.finite_difference")
@@ -212,8 +216,8 @@ def assert_dtype(got, dtype, *, name="value"):
     __tracebackhide__ = True
     assert_type(got, "tensor", name=name)
     if got.dtype != dtype:
-        raise RuleBroken(t("rule_dtype", name=name, got=str(got.dtype).replace("torch.", ""),
-                           want=str(dtype).replace("torch.", "")))
+        raise _broken("rule_dtype", name=name, got=str(got.dtype).replace("torch.", ""),
+                      want=str(dtype).replace("torch.", ""))
     return got
 
 
@@ -222,12 +226,12 @@ def assert_type(got, kind, *, name="value"):
     __tracebackhide__ = True
     if kind == "tensor":
         if type(got) is not torch.Tensor and not isinstance(got, torch.nn.Parameter):
-            raise RuleBroken(t("rule_not_tensor", name=name, got=type(got).__name__))
+            raise _broken("rule_not_tensor", name=name, got=type(got).__name__)
     elif kind == "number":
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            raise RuleBroken(t("rule_not_number", name=name, got=type(got).__name__))
+            raise _broken("rule_not_number", name=name, got=type(got).__name__)
     elif not isinstance(got, kind):
-        raise RuleBroken(t("rule_wrong_type", name=name, got=type(got).__name__, want=kind.__name__))
+        raise _broken("rule_wrong_type", name=name, got=type(got).__name__, want=kind.__name__)
     return got
 
 
@@ -236,7 +240,7 @@ def assert_shape(got, shape, *, name="value"):
     __tracebackhide__ = True
     assert_type(got, "tensor", name=name)
     if tuple(got.shape) != tuple(shape):
-        raise RuleBroken(t("rule_shape", name=name, got=tuple(got.shape), want=tuple(shape)))
+        raise _broken("rule_shape", name=name, got=tuple(got.shape), want=tuple(shape))
     return got
 
 
@@ -276,7 +280,7 @@ class Snapshot:
         __tracebackhide__ = True
         problems = self.problems()
         if problems:
-            raise RuleBroken("\n".join([t("rule_side_header")] + problems))
+            raise RuleBroken("\n".join([t("rule_side_header")] + problems), codes=("rule_side_effect",))
 
 
 def snapshot(*tensors, **named) -> Snapshot:
@@ -307,4 +311,4 @@ def assert_not_connected(out, leaf, *, name="value", leaf_name="x"):
     its gradient thrown away afterwards."""
     __tracebackhide__ = True
     if reaches(out, leaf):
-        raise RuleBroken(t("rule_connected", name=name, leaf=leaf_name))
+        raise _broken("rule_connected", name=name, leaf=leaf_name)

@@ -12,7 +12,8 @@ from .report import fmt
 
 def _fail(label: str, key: str, **values):
     __tracebackhide__ = True
-    raise GradcoachAssertionError(t("assert_header", label=label) + "\n" + t(key, **values))
+    raise GradcoachAssertionError(t("assert_header", label=label) + "\n" + t(key, **values), codes=(key,),
+                                  label=label)
 
 
 def _tensor(value, name: str):

@@ -148,3 +148,28 @@ def test_import_pulls_in_neither_matplotlib_nor_ipython():
                               " 'IPython' in sys.modules, 'torchviz' in sys.modules)"],
                              capture_output=True, text=True, check=True)
     assert modules.stdout.split() == ["False", "False", "False"]
+
+
+def test_a_failed_assertion_carries_its_diagnosis_codes_for_the_class_report():
+    import pytest
+    import torch
+
+    import gradcoach as gc
+
+    x = torch.tensor(1.5, requires_grad=True)
+    (x ** 2).backward()
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_grad(x, lambda x: x ** 2, expected=lambda x: -2 * x, got=x.grad)
+    assert info.value.codes and all(isinstance(c, str) for c in info.value.codes)
+    assert info.value.label
+
+
+def test_a_broken_rule_names_its_rule_as_code():
+    import pytest
+    import torch
+
+    import gradcoach as gc
+
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_dtype(torch.zeros(2, dtype=torch.float32), torch.float64, name="y")
+    assert info.value.codes == ("rule_dtype",)
