@@ -22,6 +22,11 @@ MIN_WRONG, MIN_RIGHT = 6, 2
 class Outcome:
     passed: bool
     message: str = ""
+    codes: tuple = ()     # gradcoach's diagnosis codes (GradcoachAssertionError.codes), if any
+
+    def names(self, expected) -> bool:
+        """Whether the failure names ``expected``: a diagnosis code, or a fragment of the message."""
+        return expected in self.codes or expected in self.message
 
 
 @dataclass
@@ -44,7 +49,8 @@ class Notebook:
             text = f"{type(exc).__name__}: {exc}"
             if exc.__cause__ is not None:
                 text += f"\n{type(exc.__cause__).__name__}: {exc.__cause__}"
-            return Outcome(False, text)
+            codes = tuple(getattr(exc, "codes", ()) or getattr(exc.__cause__, "codes", ()) or ())
+            return Outcome(False, text, codes)
         finally:
             torch.set_grad_enabled(True)
             gc.set_language("en")

@@ -6,7 +6,7 @@ import functools
 
 import _mutation
 import pytest
-from mutation_cases import CASES
+from mutation_cases import CASES, MISDIAGNOSED
 
 LESSONS = _mutation.lessons()
 
@@ -48,11 +48,20 @@ def test_the_reference_solution_passes_its_own_test(lesson):
 
 @pytest.mark.parametrize("lesson,ex,case", list(_cases("wrong")))
 def test_wrong_answer_is_caught_and_named(lesson, ex, case):
-    code, fragment = case
+    code, expected = case
     outcome = notebook(lesson).run(ex, code)
     assert not outcome.passed, f"accepted a wrong answer:\n{code}"
-    if fragment:
-        assert fragment in outcome.message, f"the message does not name the problem ({fragment!r}):\n{outcome.message}"
+    expected = (expected,) if isinstance(expected, str) else expected
+    assert expected, "every wrong case states what its failure must name"
+    missing = [e for e in expected if not outcome.names(e)]
+    assert not missing, (f"the message does not name the problem {missing} (codes {outcome.codes}):\n"
+                         f"{outcome.message}")
+
+
+def test_misdiagnosed_cases_exist():
+    ids = {f"{lesson}-{ex}-wrong{i}" for lesson, exs in CASES.items() for ex, cases in exs.items()
+           for i in range(len(cases["wrong"]))}
+    assert set(MISDIAGNOSED) <= ids, set(MISDIAGNOSED) - ids
 
 
 @pytest.mark.parametrize("lesson,ex,code", list(_cases("right")))

@@ -19,10 +19,11 @@ def run() -> str:
         caught = wrong = accepted = right = 0
         for ex in nb.exercises:
             cases = CASES.get(lesson, {}).get(ex, {})
-            for code, fragment in cases.get("wrong", ()):
+            for code, expected in cases.get("wrong", ()):
                 outcome = nb.run(ex, code)
                 wrong += 1
-                caught += (not outcome.passed) and (not fragment or fragment in outcome.message)
+                expected = (expected,) if isinstance(expected, str) else expected
+                caught += (not outcome.passed) and all(outcome.names(e) for e in expected)
             for code in cases.get("right", ()):
                 right += 1
                 accepted += nb.run(ex, code).passed
