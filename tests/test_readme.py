@@ -10,12 +10,13 @@ import yaml
 from coursebuild import load_config, notebook_path
 
 from _glossary import find_banned
+from _tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 READMES = {"en": "README.md", "ja": "README.ja.md", "ko": "README.ko.md"}
 PLACEHOLDERS = ("<!-- gradcoach-example -->", "<!-- bench:gradcoach -->", "<!-- bench:notebooks -->",
-                "<!-- bench:grading -->", "<!-- bench:colab -->")
+                "<!-- bench:grading -->", "<!-- bench:colab -->", "<!-- bench:mutations -->")
 SCREENSHOT = ROOT / "docs" / "img" / "lesson.png"
 
 
@@ -70,3 +71,16 @@ def test_screenshot_is_a_small_png():
 @pytest.mark.parametrize("lang", ["ja", "ko"])
 def test_readme_uses_the_glossary_terms(lang):
     assert not find_banned((ROOT / READMES[lang]).read_text(encoding="utf-8"), lang)
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readme_mutation_table_matches_the_cases(lang):
+    """The table counts what tests/test_exercise_mutations.py enforces (every wrong case caught, every
+    correct one accepted), so it is checked against the cases, not re-run here."""
+    text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
+    block = re.search(r"<!-- bench:mutations -->\n(.*?)\n<!-- /bench:mutations -->", text, re.S)
+    assert block, f"{READMES[lang]}: no mutation table"
+    rows = "\n".join(line for line in block.group(1).splitlines() if line.startswith("|"))
+    bench = load_tool("bench_mutations")
+    assert rows == bench.table(bench.expected_rows()), (f"{READMES[lang]}: the mutation table is stale: run "
+                                            "`make bench BENCH_ARGS='--only mutations --readme'`")
