@@ -41,8 +41,9 @@ class Notebook:
         import gradcoach as gc
         test_source = self.exercises[ex][1]
         ns = dict(self.ns)
+        shown = io.StringIO()   # what the cell printed (gc.explain_errors writes its explanation to stderr)
         try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
                 exec(compile(answer_source, f"<{self.lesson} {ex} answer>", "exec"), ns)
                 exec(compile(test_source, f"<{self.lesson} {ex} test>", "exec"), ns)
         except Exception as exc:  # a failed test is any exception, as nbgrader counts it
@@ -50,7 +51,7 @@ class Notebook:
             if exc.__cause__ is not None:
                 text += f"\n{type(exc.__cause__).__name__}: {exc.__cause__}"
             codes = tuple(getattr(exc, "codes", ()) or getattr(exc.__cause__, "codes", ()) or ())
-            return Outcome(False, text, codes)
+            return Outcome(False, text + "\n" + shown.getvalue(), codes)
         finally:
             torch.set_grad_enabled(True)
             gc.set_language("en")

@@ -12,7 +12,7 @@ CASES = {
 "00_tensors": {
  "ex1": {W: [
   ("def as_float_leaf(values):\n    return torch.tensor(values, requires_grad=True)", ('answer_raised', 'floating-point')),
-  ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64)", 'does not require grad'),
+  ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64)", ('does not require grad', 'history was cut')),
   ("def as_float_leaf(values):\n    return values", 'rule_not_tensor'),
   ("def as_float_leaf(values):\n    return torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)", 'value_wrong_shape'),
   ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64, requires_grad=True).flatten()", 'value_wrong_shape'),
@@ -27,7 +27,7 @@ CASES = {
   ("def quadratic_form(A, x):\n    return (x * A * x).sum()", 'value_mismatch'),
   ("def quadratic_form(A, x):\n    return x @ A", 'rule_shape'),
   ("def quadratic_form(A, x):\n    return float(x @ A @ x)", 'rule_not_tensor'),
-  ("def quadratic_form(A, x):\n    return (x @ A @ x).detach()", 'does not require grad'),
+  ("def quadratic_form(A, x):\n    return (x @ A @ x).detach()", ('does not require grad', 'history was cut')),
   ("def quadratic_form(A, x):\n    return (x @ A @ x).reshape(1)", 'rule_shape'),
   ("def quadratic_form(A, x):\n    return x @ A.T @ x + 1e-3", 'value_mismatch'),
   ("def quadratic_form(A, x):\n    return (x @ A @ x).float()", 'rule_dtype'),
@@ -141,7 +141,7 @@ CASES["02_chain_rule"] = {
     "x.grad = torch.zeros_like(x)\nreturn (torch.sqrt(1 + x ** 2) - 1).mean()",
     "return ((torch.sqrt(1 + x ** 2) - 1).mean()).reshape(1)",
     "return (torch.sqrt(1 + x.data ** 2) - 1).mean()",
-  ), ['does not require grad', 'grad_none_no_backward', 'value_mismatch', 'rule_shape', 'rule_not_tensor', ('rule_side_effect', 'x.grad` changed'), 'rule_shape', 'does not require grad'])),
+  ), [('does not require grad', 'history was cut'), 'grad_none_no_backward', 'value_mismatch', 'rule_shape', 'rule_not_tensor', ('rule_side_effect', 'x.grad` changed'), 'rule_shape', ('does not require grad', 'history was cut')])),
   R: _fn("def pseudo_huber(x):",
     "return torch.mean(torch.sqrt(x * x + 1) - 1)",
     "y = (1 + x.pow(2)).sqrt() - 1\nreturn y.sum() / x.numel()")},
@@ -374,13 +374,12 @@ CASES["06_capstone"]["ex4"] = {
 
 # "lesson-exN-wrongI" -> what the message should say instead. Messages live in gradcoach (the lead's).
 MISDIAGNOSED = {
- "00_tensors-ex1-wrong1": "raw RuntimeError from the test's backward(): should say the returned tensor does not require grad",
- "00_tensors-ex2-wrong3": "raw RuntimeError: should say the result was detached from x (no graph to backpropagate)",
+ "00_tensors-ex2-wrong3": "PyTorch's error + the generic explainer ('no history ... Set requires_grad=True on the input'): should say the result was detached from x",
  "01_scalar_derivatives-ex1-wrong2": "a sign error (+4x) after one backward() on a fresh leaf: cause 1 is accumulation",
  "01_scalar_derivatives-ex1-wrong5": "x**2 for x**3, one backward() on a fresh leaf: cause 1 is accumulation",
  "01_scalar_derivatives-ex2-wrong4": "'-1 times the true derivative': formula_sign_flipped says it better",
- "02_chain_rule-ex4-wrong0": "raw RuntimeError: should say the loss was computed from x.detach(), cut from x",
- "02_chain_rule-ex4-wrong7": "raw RuntimeError: should say the loss was computed from x.data, cut from x",
+ "02_chain_rule-ex4-wrong0": "PyTorch's error + the generic explainer: should say the loss was computed from x.detach(), cut from x",
+ "02_chain_rule-ex4-wrong7": "PyTorch's error + the generic explainer: should say the loss was computed from x.data, cut from x",
  "03_vector_backward-ex2-wrong4": "wrong function, one backward() on a fresh leaf: cause 1 is accumulation",
  "04_no_grad_detach-ex3-wrong0": "target not detached, one backward(): cause 1 is accumulation",
  "05_higher_order-ex1-wrong0": "x.grad holds f'(x) (first derivative): should say so, cause 1 is accumulation",
