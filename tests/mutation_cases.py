@@ -59,6 +59,7 @@ CASES = {
   ("def d_ratio(x):\n    return (x ** 2 - 1) / (1 + x ** 2) ** 2", 'formula_constant_factor'),
   ("def d_ratio(x):\n    return 1 / (1 + x ** 2) - 2 * x / (1 + x ** 2) ** 2", 'formula_wrong'),
   ("def d_ratio(x):\n    return torch.tensor(0.48)", 'formula_wrong_hidden'),
+  ("def d_ratio(x):\n    return torch.full_like(x, 0.48)", 'formula_wrong_hidden'),
  ], R: [
   "def d_ratio(x):\n    return 1 / (1 + x ** 2) - 2 * x ** 2 / (1 + x ** 2) ** 2",
   "def d_ratio(x):\n    u, v = x, 1 + x * x\n    return (1 * v - u * 2 * x) / v ** 2",
