@@ -202,16 +202,30 @@ def _expected_values(expected, bases, n):
     else:
         values = _as_tuple(expected) if n > 1 else (expected,)
     if len(values) != n:
-        raise ValueError(f"gradcoach: {n} inputs but {len(values)} analytic answers")
+        raise usage_error("usage_answer_count", n=n, got=len(values))
     out = []
     for v, b in zip(values, bases, strict=True):
         if callable(v):
             v = _call(v, bases)
-        arr = value_to_f64(v)
+        try:
+            arr = value_to_f64(v)
+        except NotGenuine:
+            raise usage_error("usage_expected_kind", kind=describe(v)) from None
         if arr.size == 1 and b.numel() != 1:
             arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))
+        elif arr.size != b.numel():
+            raise usage_error("usage_expected_shape", got=tuple(arr.shape), want=tuple(b.shape))
         out.append(arr)
     return out
+
+
+def tolerance(value, name: str):
+    """A user's atol/rtol: None, or a non-negative finite number (else a usage error)."""
+    if value is None:
+        return None
+    if type(value) in (int, float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise usage_error("usage_tolerance", name=name, value=repr(value))
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -219,6 +233,7 @@ def _expected_values(expected, bases, n):
 def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None):
     if not callable(f):
         raise usage_error("usage_not_callable", name="f", kind=describe(f))
+    atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
     if expected is not None and not callable(expected) and type(expected) in (list, tuple) and len(_as_tuple(inputs)) == 1:
         expected = _numbers(expected, "expected")  # a list of numbers for one vector input
     if v is not None and type(v) in (list, tuple):
@@ -243,7 +258,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     else:
         gots = list(_as_tuple(got)) if len(inputs) > 1 else [got]
         if len(gots) != len(inputs):
-            raise ValueError(f"gradcoach: {len(inputs)} inputs but {len(gots)} gradients in got=")
+            raise usage_error("usage_got_count", n=len(inputs), got=len(gots))
         got_names = [f"∂f/∂{n}" for n in names]
     got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots, strict=True)]
     if any(a is None for a in got_arrays):
@@ -259,7 +274,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
 
     if kind == "second":
         if out_arr.size != 1:
-            raise ValueError("gradcoach.check_second: f must return a single number")
+            raise usage_error("usage_second_scalar", shape=tuple(out_arr.shape))
         k = _index_of(first, inputs, names)
         w = np.ones(tuple(bases[k].shape)) if v is None else value_to_f64(v).reshape(tuple(bases[k].shape))
         fd = second_order(f, bases, k, w)
@@ -270,7 +285,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
             return _fail(report, "output_not_scalar", shape=tuple(out_arr.shape))
         varr = None if v is None else value_to_f64(v)
         if varr is not None and varr.size != out_arr.size:
-            raise ValueError(f"gradcoach: v has {varr.size} elements but the output has shape {tuple(out_arr.shape)}")
+            raise usage_error("usage_v_size", got=varr.size, shape=tuple(out_arr.shape), n=out_arr.size)
 
     if kind == "formula":  # the student's formula is under test; autograd (ours) is the reference
         formula = _student_formula(report, expected, bases, len(inputs), names)
@@ -369,14 +384,14 @@ def _numbers(values, name):
 def _index_of(first, inputs, names) -> int:
     if first is None:
         return 0
-    if type(first) is int:
+    if type(first) is int and 0 <= first < len(inputs):
         return first
-    if type(first) is str:
+    if type(first) is str and first in names:
         return names.index(first)
     for i, x in enumerate(inputs):
         if x is first:
             return i
-    raise ValueError("gradcoach.check_second: first= must be one of the inputs (the tensor, its name or index)")
+    raise usage_error("usage_first", names=", ".join(names), last=len(inputs) - 1)
 
 
 def _student_formula(report, formula, bases, n, names):
@@ -726,11 +741,17 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     """``got`` (a student's tensor or number) against ``expected``: the engine of ``confirm`` and
     ``assert_close``. Shapes must match (a 0-d and a one-element tensor count as equal); with
     ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
+    if label is not None and type(label) is not str:
+        raise usage_error("usage_label", kind=describe(label))
+    atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
     report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
     g = _student_f64(report, name, got)
     if g is None:
         return report
-    e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    try:
+        e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    except NotGenuine:
+        raise usage_error("usage_expected_value", kind=describe(expected)) from None
     if each and type(expected) in (int, float) and g.size > 1:
         e = e + np.zeros(g.shape)
     if g.shape != e.shape and not (g.size == 1 and e.size == 1):  # 0-d and one-element count as equal
