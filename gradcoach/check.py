@@ -20,10 +20,12 @@ from ._safe import (
 )
 from .evaluate import float64_function, usage_error
 from .evidence import (
+    backward_fingerprints,
     caller_source,
     custom_functions,
     first_derivative,
     fresh_autograd,
+    grad_fingerprint,
     grad_was_accumulated,
     rerun_backward_calls,
 )
@@ -105,14 +107,41 @@ def _graph_reaches(f, inputs, x) -> bool:
         return True
 
 
+def _answered_fn(x):
+    """The student's function whose gc.answer(...) result is (or contains) ``x``, if any."""
+    result = _last_answer.get("result")
+    answered = result is x or (type(result) in (tuple, list) and any(r is x for r in result))
+    return _last_answer.get("fn") if answered else None
+
+
+def _accumulated(x, f, bases, index, k, varr):
+    """Was ``x.grad`` added to by more than one backward pass? "accumulated" when re-running the
+    student's answer function counted the passes; "accumulated_likely" when ``.grad`` looks exactly
+    like k passes of ``f`` and not like one; False when it was certainly written once; else None."""
+    once = grad_was_accumulated(x)
+    if once is not None:
+        return once
+    fn = _answered_fn(x)
+    if fn is not None:
+        calls = rerun_backward_calls(fn, _last_answer.get("args", ()), _last_answer.get("kwargs", {}))
+        if calls is not None and calls >= 2:
+            return "accumulated"
+    g = grad_of(x)
+    if g.numel() == 1:  # at one point any wrong value is some multiple: the ratio is no evidence
+        return None
+    passes = k if k is not None else 2
+    prints = backward_fingerprints(f, bases, index, passes, varr, create_graph=g.grad_fn is not None)
+    if prints and grad_fingerprint(g) == prints[-1] != prints[0]:
+        return "accumulated_likely"
+    return None
+
+
 def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
     if not x.requires_grad:
         return _fail(report, "grad_none_requires_grad", name=name)
     if x.grad_fn is not None:
         return _fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
-    result = _last_answer.get("result")
-    answered = result is x or (type(result) in (tuple, list) and any(r is x for r in result))
-    student_fn = _last_answer.get("fn") if answered else None
+    student_fn = _answered_fn(x)
     culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
     if culprit is None and student_fn is not None:
         # blame a .detach() in the student's code only when its backward() really ran and missed x
@@ -173,16 +202,30 @@ def _expected_values(expected, bases, n):
     else:
         values = _as_tuple(expected) if n > 1 else (expected,)
     if len(values) != n:
-        raise ValueError(f"gradcoach: {n} inputs but {len(values)} analytic answers")
+        raise usage_error("usage_answer_count", n=n, got=len(values))
     out = []
     for v, b in zip(values, bases, strict=True):
         if callable(v):
             v = _call(v, bases)
-        arr = value_to_f64(v)
+        try:
+            arr = value_to_f64(v)
+        except NotGenuine:
+            raise usage_error("usage_expected_kind", kind=describe(v)) from None
         if arr.size == 1 and b.numel() != 1:
             arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))
+        elif arr.size != b.numel():
+            raise usage_error("usage_expected_shape", got=tuple(arr.shape), want=tuple(b.shape))
         out.append(arr)
     return out
+
+
+def tolerance(value, name: str):
+    """A user's atol/rtol: None, or a non-negative finite number (else a usage error)."""
+    if value is None:
+        return None
+    if type(value) in (int, float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise usage_error("usage_tolerance", name=name, value=repr(value))
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -190,6 +233,7 @@ def _expected_values(expected, bases, n):
 def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None):
     if not callable(f):
         raise usage_error("usage_not_callable", name="f", kind=describe(f))
+    atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
     if expected is not None and not callable(expected) and type(expected) in (list, tuple) and len(_as_tuple(inputs)) == 1:
         expected = _numbers(expected, "expected")  # a list of numbers for one vector input
     if v is not None and type(v) in (list, tuple):
@@ -214,7 +258,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     else:
         gots = list(_as_tuple(got)) if len(inputs) > 1 else [got]
         if len(gots) != len(inputs):
-            raise ValueError(f"gradcoach: {len(inputs)} inputs but {len(gots)} gradients in got=")
+            raise usage_error("usage_got_count", n=len(inputs), got=len(gots))
         got_names = [f"∂f/∂{n}" for n in names]
     got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots, strict=True)]
     if any(a is None for a in got_arrays):
@@ -230,7 +274,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
 
     if kind == "second":
         if out_arr.size != 1:
-            raise ValueError("gradcoach.check_second: f must return a single number")
+            raise usage_error("usage_second_scalar", shape=tuple(out_arr.shape))
         k = _index_of(first, inputs, names)
         w = np.ones(tuple(bases[k].shape)) if v is None else value_to_f64(v).reshape(tuple(bases[k].shape))
         fd = second_order(f, bases, k, w)
@@ -241,7 +285,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
             return _fail(report, "output_not_scalar", shape=tuple(out_arr.shape))
         varr = None if v is None else value_to_f64(v)
         if varr is not None and varr.size != out_arr.size:
-            raise ValueError(f"gradcoach: v has {varr.size} elements but the output has shape {tuple(out_arr.shape)}")
+            raise usage_error("usage_v_size", got=varr.size, shape=tuple(out_arr.shape), n=out_arr.size)
 
     if kind == "formula":  # the student's formula is under test; autograd (ours) is the reference
         formula = _student_formula(report, expected, bases, len(inputs), names)
@@ -322,7 +366,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         fd_atol = 10 * fd.roundoff + 1e-10
         B, C = _directional(report, fd, got_arrays, exp_arrays, s_atol, s_rtol, fd_atol, fd_rtol)
         del report.footer[-2]  # the one-probe line, replaced by the line of all of them
-    context = {"inputs": inputs, "dtype": dtype, "names": names, "first": _index_of(first, inputs, names) if kind == "second" else None}
+    context = {"inputs": inputs, "dtype": dtype, "names": names, "first": _index_of(first, inputs, names) if kind == "second" else None,
+               "w": w if kind == "second" else None}
     _diagnose(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C,
               s_atol, f, bases, varr, out_arr, reveal, from_grad=got is None, context=context)
     report.passed = False  # whatever a diagnosis ran, the verdict above stands
@@ -339,14 +384,14 @@ def _numbers(values, name):
 def _index_of(first, inputs, names) -> int:
     if first is None:
         return 0
-    if type(first) is int:
+    if type(first) is int and 0 <= first < len(inputs):
         return first
-    if type(first) is str:
+    if type(first) is str and first in names:
         return names.index(first)
     for i, x in enumerate(inputs):
         if x is first:
             return i
-    raise ValueError("gradcoach.check_second: first= must be one of the inputs (the tensor, its name or index)")
+    raise usage_error("usage_first", names=", ".join(names), last=len(inputs) - 1)
 
 
 def _student_formula(report, formula, bases, n, names):
@@ -453,7 +498,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     inp = names[bi]
 
     if e is None and block.fd is None:  # large input, no analytic answer: only projections are known
-        return _diagnose_projections(report, name, inp, fd, context, from_grad, bases, out_arr)
+        return _diagnose_projections(report, name, inp, fd, context, from_grad, f, bases, varr, out_arr)
 
     if kind == "formula":
         # here ``g`` is the student's formula and ``ref`` is autograd (trusted)
@@ -488,20 +533,23 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
         which = _wrong_v(f, bases, bi, g, out_arr.size, atol)
         if which:
             return _fail(report, "wrong_v", name=name, which=t(which))
+        if _is_jv(f, bases, bi, g, varr, atol):
+            return _fail(report, "jv_not_vjp", name=name, input=inp)
 
     x = context["inputs"][bi]
-    accumulated = grad_was_accumulated(x) if from_grad else False
+    c = compare.common_ratio(g, ref, atol)
+    k = compare.as_integer(c) if c is not None else None
+    accumulated = _accumulated(x, f, bases, bi, k, varr) if from_grad and kind == "grad" else \
+        (grad_was_accumulated(x) if from_grad else False)
     fresh = None
     if e is not None and c_here and not b_here:  # is autograd itself wrong on f? then that is the cause
         fresh = fresh_autograd(f, bases, varr, context["first"])
         wrong_f = _autograd_wrong_on_f(report, f, fresh, bi, e)
         if wrong_f is not None:
             return wrong_f
-    c = compare.common_ratio(g, ref, atol)
     if c is not None:
-        k = compare.as_integer(c)
         if k is not None and accumulated:
-            return _fail(report, "accumulated", name=name, k=k, input=inp)
+            return _fail(report, accumulated, name=name, k=k, input=inp)
         if k is not None and accumulated is None:  # .grad cannot tell: both causes are named
             return _fail(report, "integer_factor_unknown", name=name, k=k, input=inp)
         if g.size > 1 and abs(c + 1) <= 1e-3:
@@ -520,6 +568,18 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
         if fx is not None and e is not None and compare.close(g, e + fx.reshape(-1), atol * 10, 1e-6).all():
             return _fail(report, "second_includes_first", name=name, input=inp)
 
+    if kind == "second":
+        other = _other_first(f, bases, context["first"], context["w"], blocks, atol)
+        if other is not None:
+            return _fail(report, "second_wrong_first", name=name, first=names[context["first"]], other=names[other])
+
+    if e is None and block.fd is not None:  # no analytic answer: autograd run afresh on f may stand in
+        fresh = fresh or fresh_autograd(f, bases, varr, context["first"])
+        order = 2 if kind == "second" else 1
+        if fresh[0] is not None and compare.close(fresh[0][bi].reshape(-1), block.fd.reshape(-1),
+                                                  10 * fd.roundoff + 1e-10, compare.FD_RTOL[order]).all():
+            return _grad_from_elsewhere(report, name, inp, g, fresh[0][bi].reshape(-1), fresh[0], accumulated,
+                                        from_grad, point, reveal, block, fd, blocks, fi)
     if e is not None and c_here and not b_here:
         return _grad_from_elsewhere(report, name, inp, g, e, fresh[0], accumulated, from_grad,
                                     point, reveal, block, fd, blocks, fi)
@@ -528,7 +588,7 @@ def _diagnose(report, kind, names, points, blocks, got_names, exps, fd, B, C, at
     return _fail(report, "mismatch_hidden", name=name, point=point)
 
 
-def _diagnose_projections(report, name, inp, fd, context, from_grad, bases, out_arr):
+def _diagnose_projections(report, name, inp, fd, context, from_grad, f, bases, varr, out_arr):
     """Without an analytic answer a large gradient is seen only through uᵀ·gradient. If every
     direction shows the same ratio c to the finite difference, the gradient is c times the true
     one (four random directions leave no other explanation); otherwise no cause is claimed."""
@@ -542,9 +602,10 @@ def _diagnose_projections(report, name, inp, fd, context, from_grad, bases, out_
     if c is not None and abs(c - 1) > 1e-3:
         sizes = {b.numel() for b in bases} | {out_arr.size}
         k = compare.as_integer(c)
-        accumulated = grad_was_accumulated(context["inputs"][context["names"].index(inp)]) if from_grad else False
+        index = context["names"].index(inp)
+        accumulated = _accumulated(context["inputs"][index], f, bases, index, k, varr) if from_grad else False
         if k is not None and accumulated:
-            return _fail(report, "accumulated", name=name, k=k, input=inp)
+            return _fail(report, accumulated, name=name, k=k, input=inp)
         if k is not None and accumulated is None:
             return _fail(report, "integer_factor_unknown", name=name, k=k, input=inp)
         if abs(c + 1) <= 1e-3:
@@ -639,23 +700,65 @@ def _wrong_v(f, bases, k, g, m, atol):
     return None
 
 
+def _is_jv(f, bases, k, g, v, atol) -> bool:
+    """Is g the forward-mode product J·v (what jvp gives) rather than vᵀJ (what backward(v) gives)?
+    J·v is the derivative of f along v: a central difference of the whole output. Only when J is
+    square, and only when the two products differ here (else there is nothing to tell apart)."""
+    if len(bases) != 1 or v.size != bases[0].numel() or g.size != v.size:
+        return False
+    x, direction = bases[0], torch.from_numpy(v.reshape(tuple(bases[0].shape)).copy())
+    h = STEP1 * max(1.0, float(x.abs().max())) / max(float(direction.abs().max()), 1e-300)
+    try:
+        with torch.no_grad():
+            jv = (value_to_f64(f(x + h * direction)) - value_to_f64(f(x - h * direction))).reshape(-1) / (2 * h)
+    except Exception:
+        return False
+    return bool(compare.close(g, jv, 10 * atol, compare.FD_RTOL[1] * 10).all())
+
+
+def _other_first(f, bases, first, w, blocks, atol):
+    """check_second: the index of another input whose first derivative the student back-propagated
+    (got = ∂(w·∂f/∂other)/∂x instead of ∂(w·∂f/∂first)/∂x), if one matches every block."""
+    gots = [b.got for b in blocks]
+    for other in range(len(bases)):
+        if other == first or bases[other].shape != bases[first].shape:
+            continue
+        try:
+            fd = second_order(f, bases, other, w)
+        except Exception:
+            continue
+        if not fd.elementwise:
+            return None
+        if all(compare.close(gg.reshape(-1), d.reshape(-1), 10 * atol + 10 * fd.roundoff, compare.FD_RTOL[2]).all()
+               for gg, d in zip(gots, fd.values, strict=True)):
+            return other
+    return None
+
+
 # -- values (not gradients) ---------------------------------------------------------------------
 
 def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     """``got`` (a student's tensor or number) against ``expected``: the engine of ``confirm`` and
     ``assert_close``. Shapes must match (a 0-d and a one-element tensor count as equal); with
     ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
+    if label is not None and type(label) is not str:
+        raise usage_error("usage_label", kind=describe(label))
+    atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
     report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
     g = _student_f64(report, name, got)
     if g is None:
         return report
-    e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    try:
+        e = value_to_f64(expected) if type(expected) not in (list, tuple) else value_to_f64(_numbers(expected, "expected"))
+    except NotGenuine:
+        raise usage_error("usage_expected_value", kind=describe(expected)) from None
     if each and type(expected) in (int, float) and g.size > 1:
         e = e + np.zeros(g.shape)
     if g.shape != e.shape and not (g.size == 1 and e.size == 1):  # 0-d and one-element count as equal
         _fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
         if g.ndim == 2 and g.T.shape == e.shape and compare.close(g.T, e, 1e-9, 1e-6).all():
             report.messages[-1] += " " + t("hint_transposed")
+            report.codes.append("hint_transposed")
         return report
     g = g.reshape(e.shape)
     dtype = got.dtype if is_tensor(got) else torch.float64
@@ -684,6 +787,9 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
         _fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
     else:
         _fail(report, "value_mismatch_hidden", name=name)
+    if g.ndim == 2 and g.shape[0] == g.shape[1] > 1 and compare.close(g.T, e, a_tol, r_tol).all():
+        report.messages[-1] += " " + t("hint_transposed")  # a square matrix read the other way round
+        report.codes.append("hint_transposed")
     return report
 
 
