@@ -23,6 +23,7 @@ from . import graph, plotting  # noqa: F401 - gc.graph, gc.plotting (they import
 from ._safe import NotGenuine, describe, value_to_f64
 from .check import GradcoachAssertionError, checked_labels
 from .evaluate import usage_error
+from .evidence import last_answer
 from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
@@ -169,8 +170,8 @@ def answer(fn, *args, **kwargs):
     if not callable(fn):
         raise usage_error("usage_not_callable", name="fn", kind=describe(fn))
     name = getattr(fn, "__name__", "answer")
-    _check_mod._last_answer.clear()
-    _check_mod._last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
+    last_answer.clear()
+    last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
@@ -183,5 +184,5 @@ def answer(fn, *args, **kwargs):
     if result is None:
         raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")),
                                       codes=("answer_returned_none",))
-    _check_mod._last_answer["result"] = result  # its evidence is used only for checks of this result
+    last_answer["result"] = result  # its evidence is used only for checks of this result
     return result
