@@ -92,13 +92,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "wrong_notebook": {
         "en": "This is not the notebook for {expected}: none of its exercises were found.",
-        "ja": "これは {expected} のノートブックではありません。課題の問題がひとつも見つかりませんでした。",
-        "ko": "이 파일은 {expected}의 노트북이 아닙니다. 과제의 문제를 하나도 찾지 못했습니다.",
+        "ja": "これは {expected} のノートブックではありません。演習が 1 つも見つかりませんでした。",
+        "ko": "이 파일은 {expected}의 노트북이 아닙니다. 연습 문제를 하나도 찾지 못했습니다.",
     },
     "wrong_notebook_other": {
         "en": "This is the notebook for {other}, not for {expected}.",
         "ja": "これは {expected} ではなく {other} のノートブックです。",
-        "ko": "이 파일은 {expected}가 아니라 {other}의 노트북입니다.",
+        "ko": "이 파일은 {expected}용이 아니라 {other}용 노트북입니다.",
     },
     "score_zero": {
         "en": "Nothing could be graded, so the score is 0.",
@@ -147,12 +147,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     # the feedback page (nbgrader's template, translated)
     "fb_score": {"en": "Score", "ja": "得点", "ko": "점수"},
     "fb_test_cell": {"en": "Test cell", "ja": "テストセル", "ko": "테스트 셀"},
-    "fb_free_response": {"en": "Coding free-response", "ja": "コードによる自由解答", "ko": "코드 자유 응답"},
+    "fb_free_response": {"en": "Coding free-response", "ja": "コードによる自由解答", "ko": "코드 작성형 답안"},
     "fb_written": {"en": "Written response", "ja": "記述式の解答", "ko": "서술형 답안"},
     "fb_task": {"en": "Task", "ja": "タスク", "ko": "과제"},
     "fb_comment": {"en": "Comment", "ja": "コメント", "ko": "코멘트"},
     "fb_comments": {"en": "Comments", "ja": "コメント", "ko": "코멘트"},
-    "fb_late": {"en": "Late submission penalty", "ja": "提出遅れによる減点", "ko": "지각 제출 감점"},
+    "fb_late": {"en": "Late submission penalty", "ja": "提出遅れによる減点", "ko": "기한 후 제출 감점"},
     "fb_answer": {"en": "Student's answer", "ja": "あなたの解答", "ko": "내 답안"},
     "fb_student_task": {"en": "Student's task", "ja": "あなたのタスク", "ko": "내 과제"},
     "fb_grade_cell": {"en": "Grade cell", "ja": "採点セル", "ko": "채점 셀"},

@@ -17,6 +17,8 @@ LESSON_PATHS = coursebuild.find_lessons(LESSONS)
 def language_text(lesson, lang):
     """(where, text) of everything a reader of the ``lang`` notebook reads that the lesson wrote for them."""
     yield "the title", lesson.titles[lang]
+    for key, texts in lesson.strings.items():
+        yield f"strings.{key}", texts.get(lang, "")
     for cell in lesson.cells:
         if cell.lang == lang:
             yield cell.where, cell.source
@@ -36,6 +38,14 @@ def test_texts_the_build_adds_use_no_banned_variant(lang):
     hits = [f"course.yml languages.{lang}.{key}: {hit}"
             for key, text in config.languages[lang].items() for hit in find_banned(text, lang)]
     assert not hits, "\n".join(hits)
+
+
+def test_the_scan_reads_the_lessons_string_tables():
+    """Labels and docstrings from a lesson's front-matter `strings` are read by students too."""
+    lesson = coursebuild.read_lesson(LESSON_PATHS[0])
+    lesson.strings = {"label": {"en": "target:", "ja": "目標値:", "ko": "목표값:"}}
+    where = [where for where, text in language_text(lesson, "ko") if find_banned(text, "ko")]
+    assert where == ["strings.label"]
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)

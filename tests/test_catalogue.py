@@ -110,6 +110,13 @@ def test_catalogue_uses_no_banned_glossary_variant(lang):
     assert not hits, f"gradcoach/locales/{lang}.json:\n" + "\n".join(hits)
 
 
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_instructor_messages_use_no_banned_glossary_variant(lang):
+    from autograde.messages import MESSAGES
+    hits = [f"{key}: {hit}" for key, texts in MESSAGES.items() for hit in find_banned(texts.get(lang, ""), lang)]
+    assert not hits, f"autograde/messages.py ({lang}):\n" + "\n".join(hits)
+
+
 def test_catalogues_use_the_glossary_term_for_gradient():
     for lang in TRANSLATED:
         assert terms()["gradient"][lang] in load(lang)["label_default"]

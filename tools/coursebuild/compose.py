@@ -35,7 +35,14 @@ def header_markdown(lesson: Lesson, lang: str, form: str, config: CourseConfig) 
         for other in LANGUAGES if other != lang)
     return (f"# {lesson.titles[lang]}\n\n"
             f"[![{config.text(lang, 'colab_badge')}]({COLAB_BADGE_IMAGE})]({config.colab_url(own)})\n\n"
-            f"{config.text(lang, 'other_languages')}: {links}")
+            f"{_lead_in(config.text(lang, 'other_languages'))}{links}")
+
+
+def _lead_in(label: str) -> str:
+    """The label and its separator: course.yml may end it with its own colon (full-width 「：」 needs no space)."""
+    if label.endswith("："):
+        return label
+    return label.rstrip(":") + ": "
 
 
 def setup_source(lang: str, config: CourseConfig) -> str:
