@@ -385,4 +385,80 @@ MISDIAGNOSED = {
  "05_higher_order-ex3-wrong4": "H v multiplied by v again: autograd_partial_cut blames autograd of f",
  "05_higher_order-ex3-wrong5": "the gradient times v, not H v: autograd_partial_cut blames autograd of f",
  "06_capstone-ex4-wrong2": "raw GradcheckError (Jacobian dump): should say backward ignores grad_output (chain rule)",
+
+def _sig(forward="s = 1 / (1 + math.exp(-a.data))", prev="(a,)", rule="a.grad += s * (1 - s) * out.grad",
+         attach="out._backward = _backward"):
+    return (f"def value_sigmoid(a):\n    {forward}\n    out = Value(s, {prev}, 'sigmoid')\n\n"
+            f"    def _backward():\n        {rule}\n    {attach}\n    return out")
+
+
+def _dot(rule_w="w.grad += x.data * out.grad", rule_x="x.grad += w.data * out.grad",
+         prev="tuple(ws) + tuple(xs)", data="sum(w.data * x.data for w, x in zip(ws, xs))"):
+    return (f"def value_dot(ws, xs):\n    out = Value({data}, {prev}, 'dot')\n\n    def _backward():\n"
+            f"        for w, x in zip(ws, xs):\n            {rule_w}\n            {rule_x}\n"
+            "    out._backward = _backward\n    return out")
+
+
+_STEP_OK = "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss.backward()\nfor p in params:\n    p.data -= lr * p.grad\nreturn loss"
+
+CASES["07_autograd_engine"] = {
+ "ex1": {W: [
+  (_sig(rule="a.grad = s * (1 - s) * out.grad"), None),
+  (_sig(rule="a.grad += s * out.grad"), None),
+  (_sig(rule="a.grad += s * (1 - s)"), None),
+  (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), None),
+  (_sig(prev="()"), None),
+  (_sig(forward="s = 1 / (1 + math.exp(a.data))"), "value_sigmoid(a).data"),
+  (_sig(attach="pass"), None),
+  ("def value_sigmoid(a):\n    return 1 / (1 + (-a).exp())", "_prev"),
+  ("def value_sigmoid(a):\n    return 1 / (1 + math.exp(-a.data))", "Value"),
+ ], R: [
+  _sig(rule="a.grad += out.data * (1 - out.data) * out.grad"),
+  "def value_sigmoid(a):\n    out = Value((1 + math.tanh(a.data / 2)) / 2, [a], 'sigmoid')\n    def _backward():\n"
+  "        a.grad = a.grad + out.grad * out.data * (1.0 - out.data)\n    out._backward = _backward\n    return out",
+ ]},
+ "ex2": {W: list(zip(_fn("def topological_order_iterative(root):",
+    "return breadth_first_order(root)",
+    "return topological_order(root)",
+    "order, seen, stack = [], set(), [root]\nwhile stack:\n    v = stack.pop()\n    if v in seen:\n        continue\n    seen.add(v)\n    order.append(v)\n    stack.extend(v._prev)\nreturn order[::-1]",
+    "order, stack = [], [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    else:\n        stack.append((node, True))\n        for p in node._prev:\n            stack.append((p, False))\nreturn order",
+    "order, seen, stack = [], set(), [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    elif node not in seen:\n        seen.add(node)\n        stack.append((node, True))\n        stack.extend((p, False) for p in node._prev if p not in seen)\nreturn order[::-1]",
+    "order, seen, stack = [], set(), [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    elif node not in seen:\n        seen.add(node)\n        stack.append((node, True))\n        stack.extend((p, False) for p in node._prev if p not in seen)\nreturn order[:-1]",
+    "order, seen, stack = [], set(), [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    elif node not in seen:\n        seen.add(node)\n        stack.append((node, True))\n        stack.extend((p, False) for p in node._prev if p not in seen)\nreturn tuple(order)",
+    "order, seen, stack = [], set(), [root]\nwhile stack:\n    v = stack.pop()\n    if v not in seen:\n        seen.add(v)\n        stack.extend(v._prev)\n        order.insert(0, v)\nreturn order",
+  ), ["before one of their inputs", "RecursionError", None, "len(", "before one of their inputs", "different nodes", "list", None])),
+  R: _fn("def topological_order_iterative(root):",
+    # Kahn's algorithm on the number of users of each node
+    "users, stack, seen = {}, [root], {root}\nwhile stack:\n    v = stack.pop()\n    for p in v._prev:\n        users[p] = users.get(p, 0) + 1\n        if p not in seen:\n            seen.add(p)\n            stack.append(p)\nready, reverse = [root], []\nwhile ready:\n    v = ready.pop()\n    reverse.append(v)\n    for p in v._prev:\n        users[p] -= 1\n        if users[p] == 0:\n            ready.append(p)\nreturn reverse[::-1]",
+    # depth first with an explicit stack of iterators
+    "order, seen = [], {root}\nstack = [(root, iter(root._prev))]\nwhile stack:\n    node, parents = stack[-1]\n    for p in parents:\n        if p not in seen:\n            seen.add(p)\n            stack.append((p, iter(p._prev)))\n            break\n    else:\n        stack.pop()\n        order.append(node)\nreturn order")},
+ "ex3": {W: [
+  (_dot(rule_w="w.grad = x.data * out.grad", rule_x="x.grad = w.data * out.grad"), None),
+  (_dot(rule_w="w.grad += x.data", rule_x="x.grad += w.data"), None),
+  (_dot(rule_w="w.grad += w.data * out.grad", rule_x="x.grad += x.data * out.grad"), None),
+  (_dot(prev="tuple(ws)"), "_prev"),
+  (_dot(data="sum(w.data + x.data for w, x in zip(ws, xs))"), "value_dot(ws, xs).data"),
+  ("def value_dot(ws, xs):\n    return sum((w * x for w, x in zip(ws, xs)), Value(0.0))", "_prev"),
+  ("def value_dot(ws, xs):\n    return sum(w.data * x.data for w, x in zip(ws, xs))", "Value"),
+  (_dot(rule_x="x.grad += w.data * out.grad * 0"), None),
+ ], R: [
+  _dot(prev="set(ws) | set(xs)"),
+  "def value_dot(ws, xs):\n    n = len(ws)\n    out = Value(0.0, list(ws) + list(xs), 'dot')\n    for i in range(n):\n        out.data += ws[i].data * xs[i].data\n"
+  "    def _backward():\n        for i in range(n):\n            ws[i].grad = ws[i].grad + out.grad * xs[i].data\n            xs[i].grad = xs[i].grad + out.grad * ws[i].data\n"
+  "    out._backward = _backward\n    return out",
+ ]},
+ "ex4": {W: list(zip(_fn("def train_step(params, xs, ys, lr):",
+    "loss = mse(params, xs, ys)\nloss.backward()\nfor p in params:\n    p.data -= lr * p.grad\nreturn loss",
+    "loss = mse(params, xs, ys)\nloss.backward()\nfor p in params:\n    p.grad = 0.0\n    p.data -= lr * p.grad\nreturn loss",
+    "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss.backward()\nfor p in params:\n    p.data += lr * p.grad\nreturn loss",
+    _STEP_OK.replace("return loss", "return mse(params, xs, ys)"),
+    "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss.backward()\nparams = [Value(p.data - lr * p.grad) for p in params]\nreturn loss",
+    "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss.backward()\nparams[:] = [Value(p.data - lr * p.grad) for p in params]\nreturn loss",
+    "ps = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in params]\ngrads = torch.autograd.grad(mse(ps, xs, ys), ps)\nfor p, g in zip(params, grads):\n    p.data -= lr * g.item()\nreturn mse(params, xs, ys)",
+    _STEP_OK.replace("loss = mse(params, xs, ys)", "loss = mse(params, xs, ys) * len(xs)"),
+    _STEP_OK.replace("for p in params:\n    p.data", "for p in params[:-1]:\n    p.data"),
+  ), [None, None, None, "loss at step", "parameters after step", "same Value objects", "torch.autograd", "loss at step", None])),
+  R: _fn("def train_step(params, xs, ys, lr):",
+    "for p in params:\n    p.grad = 0\nloss = mse(params, xs, ys)\nbackward(loss)\nfor i, p in enumerate(params):\n    params[i].data = p.data - lr * p.grad\nreturn loss",
+    "loss = sum(((tiny_mlp(params, x) - y) ** 2 for x, y in zip(xs, ys)), 0.0) / len(xs)\nfor p in params:\n    p.grad = 0.0\nbackward(loss, order=topological_order_iterative)\nfor p in params:\n    p.data = p.data - lr * p.grad\nreturn loss")},
 }

@@ -29,6 +29,7 @@ lab = load_tool("lab")
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOKS = ["notebooks/ja/02_*.ipynb", "notebooks/en/01_*.ipynb", "notebooks/ko/03_*.ipynb"]
+NOTEBOOKS += ["notebooks/ko/07_*.ipynb"]  # lesson 07: its engine graph (SVG) and loss-curve figure render
 CELL_TIMEOUT = 120  # seconds for one "run all below"
 SETTINGS = {
     "@jupyterlab/docmanager-extension:plugin": {"autosave": False},

@@ -99,6 +99,56 @@ def test_without_torchviz_the_graph_is_text(monkeypatch):
     assert g.svg is None and g.source is None and "pip install torchviz" in g.note
 
 
+class Node:
+    """The smallest engine node gc.graph accepts: data, grad, _prev, _op (as lesson 07's Value)."""
+
+    def __init__(self, data, prev=(), op="", grad=0.0):
+        self.data, self.grad, self._prev, self._op = data, grad, tuple(prev), op
+
+
+def engine_example():
+    a, b = Node(2.0, grad=-3.0), Node(-3.0, grad=2.0)
+    e = Node(-6.0, (a, b), "*", grad=1.0)
+    return a, b, Node(-12.0, (e, e), "+", grad=1.0)
+
+
+def test_engine_nodes_are_told_from_tensors():
+    a, _, _ = engine_example()
+    assert graph.is_engine_node(a)
+    assert not graph.is_engine_node(torch.tensor(1.0, requires_grad=True))
+
+
+def test_text_graph_of_an_engine_shows_operations_values_and_gradients_once_per_shared_node():
+    a, b, out = engine_example()
+    assert graph.graph_text(out, {"a": a, "b": b}, lang="en") == "\n".join([
+        "output = +  data=-12  grad=1",
+        "├─ *  data=-6  grad=1",
+        "│  ├─ a  data=2  grad=-3",
+        "│  └─ b  data=-3  grad=2",
+        "└─ *  data=-6  grad=1 (shown above)",
+    ])
+    assert graph.graph_text(out, lang="ja").splitlines()[-1].endswith("（上に表示済み）")
+
+
+@needs_dot
+def test_engine_graph_is_a_picture_with_data_and_grad_in_every_value_box():
+    a, b, out = engine_example()
+    g = graph.autograd_graph(out, {"a": a, "b": b})
+    assert g.note is None and g.svg.lstrip().startswith("<?xml")
+    root = ET.fromstring(g.svg)
+    labels = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+    for text in ("a", "data 2", "grad -3", "data -6", "output", "data -12", "*", "+"):
+        assert text in labels, text
+    assert g.source.count("shape=record") == 4 and g.source.count("shape=ellipse") == 2
+
+
+def test_engine_graph_without_dot_is_the_text_tree(no_dot):
+    _, _, out = engine_example()
+    g = graph.autograd_graph(out, lang="en")
+    assert g.svg is None and "shape=record" in g.source and "apt-get install graphviz" in g.note
+    assert g.text.startswith("output = +")
+
+
 GRAPH_NOTEBOOK = [
     "import torch\nimport gradcoach as gc\nfrom gradcoach.graph import show_graph\nfrom torchviz import make_dot\n"
     "x = torch.tensor([1.0, 2.0], requires_grad=True)\nz = (x * x).sum()",
