@@ -445,3 +445,22 @@ CASES["08_training"]["ex4"] = {
     "def clip(grad):\n    return grad.clamp(-c, c)\nreturn list(map(lambda p: p.register_hook(clip), model.parameters()))",
     "return [p.register_hook(lambda g, c=c: torch.where(g.abs() > c, c * g.sign(), g)) for p in model.parameters()]"),
 }
+
+_EV = "def evaluate(model, x, y):"
+CASES["08_training"]["ex5"] = {
+ W: list(zip(_fn(_EV,
+    "with torch.no_grad():\n    return F.mse_loss(model(x), y)",
+    "was = model.training\nmodel.eval()\nloss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+    "was = model.training\nmodel.eval()\nloss = F.mse_loss(model(x), y).detach()\nmodel.train(was)\nreturn loss",
+    "model.eval()\nwith torch.no_grad():\n    return F.mse_loss(model(x), y)",
+    "model.eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train()\nreturn loss",
+    "was = model.training\nmodel.eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss.item()",
+    "was = model.training\nmodel[1].eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+    "was = model.training\nmodel.eval()\ntorch.set_grad_enabled(False)\nloss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+  ), ["evaluate(model, x, y)", "still records a computation graph", "int(torch.is_grad_enabled())",
+      "int(model.training) after evaluate", "int(model.training) after evaluate", "should be a torch tensor",
+      "evaluate(model, x, y)", "grad mode"])),
+ R: _fn(_EV,
+    "was = model.training\ntry:\n    model.eval()\n    with torch.no_grad():\n        return F.mse_loss(model(x), y)\nfinally:\n    model.train(was)",
+    "mode = model.training\nmodel.train(False)\nwith torch.inference_mode():\n    loss = ((model(x) - y) ** 2).mean()\nif mode:\n    model.train()\nreturn loss"),
+}
