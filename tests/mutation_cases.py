@@ -380,8 +380,10 @@ CASES["08_training"] = {
     "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn F.mse_loss(model(x), y).item()",
     "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nopt.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\nopt.step()\nreturn loss.item()",
     "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= 0.1 * p.grad\nreturn loss.item()",
-  ), ["exactly 2 times", "is None", "never called optimizer.step()", "plain Python number", None, None,
-      "train_step(model, optimizer, x, y)", None, "never called optimizer.step()"])),
+  ) + ["def grads_at(loss, params):\n    return tuple(p.grad for p in params)\n\n\n" + _TS
+         + "\n    loss = F.mse_loss(model(x), y)\n    loss.backward()\n    optimizer.step()\n    return loss.item()"],
+  ["exactly 2 times", "is None", "never called optimizer.step()", "plain Python number", None, None,
+   "train_step(model, optimizer, x, y)", None, "never called optimizer.step()", "exactly 2 times"])),
   R: _fn(_TS,
     "for p in model.parameters():\n    p.grad = None\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn float(loss)",
     "optimizer.zero_grad(set_to_none=False)\npred = model(x)\nloss = ((pred - y) ** 2).mean()\nloss.backward()\noptimizer.step()\nreturn loss.detach().item()",
