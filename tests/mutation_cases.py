@@ -373,18 +373,7 @@ CASES["06_capstone"]["ex4"] = {
  ]}
 
 
-# "lesson-exN-wrongI" -> what the message should say instead. Messages live in gradcoach (the lead's).
-MISDIAGNOSED = {
- "00_tensors-ex2-wrong3": "PyTorch's error + the generic explainer ('no history ... Set requires_grad=True on the input'): should say the result was detached from x",
- "01_scalar_derivatives-ex2-wrong4": "'-1 times the true derivative': formula_sign_flipped says it better",
- "02_chain_rule-ex4-wrong0": "PyTorch's error + the generic explainer: should say the loss was computed from x.detach(), cut from x",
- "02_chain_rule-ex4-wrong7": "PyTorch's error + the generic explainer: should say the loss was computed from x.data, cut from x",
- "04_no_grad_detach-ex3-wrong0": "target not detached, one backward() on the caller's fresh w: cause 1 of grad_not_from_f is still accumulation",
- "05_higher_order-ex1-wrong0": "x.grad holds f'(x0), the first derivative (no second backward): grad_not_from_f says only 'another computation'",
- "05_higher_order-ex3-wrong3": "g.sum() instead of g @ v (v = ones): autograd_partial_cut blames autograd of f; wrong_v fits",
- "05_higher_order-ex3-wrong4": "H v multiplied by v again: autograd_partial_cut blames autograd of f",
- "05_higher_order-ex3-wrong5": "the gradient times v, not H v: autograd_partial_cut blames autograd of f",
- "06_capstone-ex4-wrong2": "raw GradcheckError (Jacobian dump): should say backward ignores grad_output (chain rule)",
+
 
 def _sig(forward="s = 1 / (1 + math.exp(-a.data))", prev="(a,)", rule="a.grad += s * (1 - s) * out.grad",
          attach="out._backward = _backward"):
@@ -461,4 +450,120 @@ CASES["07_autograd_engine"] = {
   R: _fn("def train_step(params, xs, ys, lr):",
     "for p in params:\n    p.grad = 0\nloss = mse(params, xs, ys)\nbackward(loss)\nfor i, p in enumerate(params):\n    params[i].data = p.data - lr * p.grad\nreturn loss",
     "loss = sum(((tiny_mlp(params, x) - y) ** 2 for x, y in zip(xs, ys)), 0.0) / len(xs)\nfor p in params:\n    p.grad = 0.0\nbackward(loss, order=topological_order_iterative)\nfor p in params:\n    p.data = p.data - lr * p.grad\nreturn loss")},
+}
+
+
+_TS = "def train_step(model, optimizer, x, y):"
+CASES["08_training"] = {
+ "ex1": {W: list(zip(_fn(_TS,
+    "loss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn loss.item()",
+    "loss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\noptimizer.zero_grad()\nreturn loss.item()",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\nreturn loss.item()",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn loss",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\noptimizer.step()\nloss.backward()\nreturn loss.item()",
+    "optimizer.zero_grad()\nloss = ((model(x) - y) ** 2).sum()\nloss.backward()\noptimizer.step()\nreturn loss.item()",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn F.mse_loss(model(x), y).item()",
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nopt.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\nopt.step()\nreturn loss.item()",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= 0.1 * p.grad\nreturn loss.item()",
+  ) + ["def grads_at(loss, params):\n    return tuple(p.grad for p in params)\n\n\n" + _TS
+         + "\n    loss = F.mse_loss(model(x), y)\n    loss.backward()\n    optimizer.step()\n    return loss.item()"],
+  ["exactly 2 times", "is None", "never called optimizer.step()", "plain Python number",
+   "train_step(model, optimizer, x, y)", "train_step(model, optimizer, x, y)", "train_step(model, optimizer, x, y)",
+   "train_step(model, optimizer, x, y)", "never called optimizer.step()", "exactly 2 times"])),
+  R: _fn(_TS,
+    "for p in model.parameters():\n    p.grad = None\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn float(loss)",
+    "optimizer.zero_grad(set_to_none=False)\npred = model(x)\nloss = ((pred - y) ** 2).mean()\nloss.backward()\noptimizer.step()\nreturn loss.detach().item()",
+    "model.zero_grad()\nloss = torch.nn.MSELoss()(model(x), y)\ntorch.autograd.backward(loss)\noptimizer.step()\nreturn loss.item()")},
+}
+
+_AS = "def accumulate_step(model, optimizer, x, y, k):"
+CASES["08_training"]["ex2"] = {
+ W: list(zip(_fn(_AS,
+    "optimizer.zero_grad()\ntotal = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    loss = F.mse_loss(model(xm), ym)\n    loss.backward()\n    total += loss.item()\noptimizer.step()\nreturn total / k",
+    "total = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    optimizer.zero_grad()\n    loss = F.mse_loss(model(xm), ym) / k\n    loss.backward()\n    total += loss.item()\noptimizer.step()\nreturn total",
+    "optimizer.zero_grad()\ntotal = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    loss = F.mse_loss(model(xm), ym) / k\n    loss.backward()\n    optimizer.step()\n    total += loss.item()\nreturn total",
+    "optimizer.zero_grad()\nloss = F.mse_loss(model(x), y)\nloss.backward()\noptimizer.step()\nreturn loss.item()",
+    "total = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    loss = F.mse_loss(model(xm), ym) / k\n    loss.backward()\n    total += loss.item()\noptimizer.step()\nreturn total",
+    "optimizer.zero_grad()\ntotal = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    loss = F.mse_loss(model(xm), ym) / len(x)\n    loss.backward()\n    total += loss.item()\noptimizer.step()\nreturn total",
+    "optimizer.zero_grad()\ntotal = 0.0\nfor xm, ym in zip(x.chunk(k), y.chunk(k)):\n    loss = F.mse_loss(model(xm), ym) / k\n    loss.backward()\n    total += loss.item()\noptimizer.step()\nreturn total / k",
+    "optimizer.zero_grad()\nlosses = [F.mse_loss(model(xm), ym) / k for xm, ym in zip(x.chunk(k), y.chunk(k))]\nsum(losses).backward()\noptimizer.step()\nreturn sum(losses).item()",
+  ), ["model.0.weight.grad (after accumulate_step)", "model.0.weight.grad (after accumulate_step)",
+      "number of optimizer.step() calls", "number of backward() calls", "model.0.weight.grad (after accumulate_step)",
+      "accumulate_step(model, optimizer, x, y, k)", "accumulate_step(model, optimizer, x, y, k)", "number of backward() calls"])),
+ R: _fn(_AS,
+    "for p in model.parameters():\n    p.grad = None\nlosses = []\nfor xm, ym in zip(torch.chunk(x, k), torch.chunk(y, k)):\n    part = ((model(xm) - ym) ** 2).mean() * (1 / k)\n    part.backward()\n    losses.append(part.detach())\noptimizer.step()\nreturn torch.stack(losses).sum().item()",
+    "optimizer.zero_grad()\nm = len(x) // k\ntotal = 0.0\nfor j in range(k):\n    xm, ym = x[j * m:(j + 1) * m], y[j * m:(j + 1) * m]\n    loss = F.mse_loss(model(xm), ym, reduction='sum') / len(x)\n    loss.backward()\n    total += float(loss)\noptimizer.step()\nreturn total"),
+}
+
+_FT = "def fine_tune(model, x, y, lr, steps):"
+_FT_LOOP = "for _ in range(steps):\n    optimizer.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    optimizer.step()\nreturn model"
+CASES["08_training"]["ex3"] = {
+ W: list(zip(_fn(_FT,
+    "optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\n" + _FT_LOOP,
+    "model[2].requires_grad_(False)\noptimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\n" + _FT_LOOP,
+    "optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\nfor _ in range(steps):\n    optimizer.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    model[0].weight.grad.zero_()\n    model[0].bias.grad.zero_()\n    optimizer.step()\nreturn model",
+    "model[0].weight.requires_grad_(False)\noptimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\n" + _FT_LOOP,
+    "model[0].eval()\noptimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\n" + _FT_LOOP,
+    "model[0].requires_grad_(False)\noptimizer = torch.optim.SGD(model.parameters(), lr=lr)\n" + _FT_LOOP,
+    "model[0].requires_grad_(False)\noptimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\nfor _ in range(steps):\n    F.mse_loss(model(x), y).backward()\n    optimizer.step()\nreturn model",
+    "optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=0.01)\nfor step in range(steps):\n    optimizer.zero_grad()\n    F.mse_loss(model(x), y).backward()\n    optimizer.step()\n    model[0].requires_grad_(False)\nreturn model",
+  ), ["model[0].weight (after fine_tune)", "model[0].weight (after fine_tune)", "model[0].weight (after fine_tune)",
+      "model[0].bias (after fine_tune)", "model[0].weight (after fine_tune)", "model[2].weight (after fine_tune)",
+      "model[2].weight (after fine_tune)", "model[0].weight (after fine_tune)"])),
+ R: _fn(_FT,
+    "for p in model[0].parameters():\n    p.requires_grad = False\noptimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)\n" + _FT_LOOP,
+    "model[0].requires_grad_(False)\noptimizer = torch.optim.SGD(model[2].parameters(), lr=lr, weight_decay=0.01)\nfor _ in range(steps):\n    model.zero_grad()\n    loss = ((model(x) - y) ** 2).mean()\n    loss.backward()\n    optimizer.step()\nreturn model"),
+}
+
+_CH = "def add_clip_hooks(model, c):"
+CASES["08_training"]["ex4"] = {
+ W: list(zip(_fn(_CH,
+    "return [p.register_hook(lambda grad: grad.clamp(-c, c)) for p in model.parameters() if p.dim() > 1]",
+    "return [p.register_hook(lambda grad: grad.clamp(min=-c)) for p in model.parameters()]",
+    "return [p.register_hook(lambda grad: grad * min(1.0, c / grad.norm().item())) for p in model.parameters()]",
+    "return [p.register_hook(lambda grad: None if grad.clamp(-c, c) is None else None) for p in model.parameters()]",
+    "handles = [p.register_hook(lambda grad: grad.clamp(-c, c)) for p in model.parameters()]\nfor h in handles:\n    h.remove()\nreturn handles",
+    "return [p.register_hook(lambda grad: grad.clamp(-c, c)) for p in model.parameters()][0]",
+    "handles = []\nfor p in model.parameters():\n    handles.append(p.register_hook(lambda grad: grad.clamp(-1.0, 1.0)))\nreturn handles",
+    "for p in model.parameters():\n    p.register_hook(lambda grad: grad.clamp(-c, c))\nreturn []",
+  ), ["len(add_clip_hooks(model, c))", "(with the hooks)", "(with the hooks)", "(with the hooks)", "(with the hooks)",
+      "should be a list", "(with the hooks)", "len(add_clip_hooks(model, c))"])),
+ R: _fn(_CH,
+    "handles = []\nfor p in model.parameters():\n    handles.append(p.register_hook(lambda g: torch.clamp(g, min=-c, max=c)))\nreturn handles",
+    "def clip(grad):\n    return grad.clamp(-c, c)\nreturn list(map(lambda p: p.register_hook(clip), model.parameters()))",
+    "return [p.register_hook(lambda g, c=c: torch.where(g.abs() > c, c * g.sign(), g)) for p in model.parameters()]"),
+}
+
+_EV = "def evaluate(model, x, y):"
+CASES["08_training"]["ex5"] = {
+ W: list(zip(_fn(_EV,
+    "with torch.no_grad():\n    return F.mse_loss(model(x), y)",
+    "was = model.training\nmodel.eval()\nloss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+    "was = model.training\nmodel.eval()\nloss = F.mse_loss(model(x), y).detach()\nmodel.train(was)\nreturn loss",
+    "model.eval()\nwith torch.no_grad():\n    return F.mse_loss(model(x), y)",
+    "model.eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train()\nreturn loss",
+    "was = model.training\nmodel.eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss.item()",
+    "was = model.training\nmodel[1].eval()\nwith torch.no_grad():\n    loss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+    "was = model.training\nmodel.eval()\ntorch.set_grad_enabled(False)\nloss = F.mse_loss(model(x), y)\nmodel.train(was)\nreturn loss",
+  ), ["evaluate(model, x, y)", "still records a computation graph", "int(torch.is_grad_enabled())",
+      "int(model.training) after evaluate", "int(model.training) after evaluate", "should be a torch tensor",
+      "evaluate(model, x, y)", "grad mode"])),
+ R: _fn(_EV,
+    "was = model.training\ntry:\n    model.eval()\n    with torch.no_grad():\n        return F.mse_loss(model(x), y)\nfinally:\n    model.train(was)",
+    "mode = model.training\nmodel.train(False)\nwith torch.inference_mode():\n    loss = ((model(x) - y) ** 2).mean()\nif mode:\n    model.train()\nreturn loss"),
+}
+
+
+# "lesson-exN-wrongI" -> what the message should say instead. Messages live in gradcoach (the lead's).
+MISDIAGNOSED = {
+ "00_tensors-ex2-wrong3": "PyTorch's error + the generic explainer ('no history ... Set requires_grad=True on the input'): should say the result was detached from x",
+ "01_scalar_derivatives-ex2-wrong4": "'-1 times the true derivative': formula_sign_flipped says it better",
+ "02_chain_rule-ex4-wrong0": "PyTorch's error + the generic explainer: should say the loss was computed from x.detach(), cut from x",
+ "02_chain_rule-ex4-wrong7": "PyTorch's error + the generic explainer: should say the loss was computed from x.data, cut from x",
+ "04_no_grad_detach-ex3-wrong0": "target not detached, one backward() on the caller's fresh w: cause 1 of grad_not_from_f is still accumulation",
+ "05_higher_order-ex1-wrong0": "x.grad holds f'(x0), the first derivative (no second backward): grad_not_from_f says only 'another computation'",
+ "05_higher_order-ex3-wrong3": "g.sum() instead of g @ v (v = ones): autograd_partial_cut blames autograd of f; wrong_v fits",
+ "05_higher_order-ex3-wrong4": "H v multiplied by v again: autograd_partial_cut blames autograd of f",
+ "05_higher_order-ex3-wrong5": "the gradient times v, not H v: autograd_partial_cut blames autograd of f",
+ "06_capstone-ex4-wrong2": "raw GradcheckError (Jacobian dump): should say backward ignores grad_output (chain rule)",
 }
