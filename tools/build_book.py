@@ -59,7 +59,8 @@ html_static_path = [{static!r}]
 html_css_files = ["course.css"]
 html_extra_path = ["_extra"]
 exclude_patterns = ["_extra", "jupyter_execute"]
-html_context = {{"course_lang": {lang!r}, "course_languages": {languages!r}, "course_language_label": {label!r}}}
+html_favicon = {favicon!r}
+html_context = {{"default_mode": "auto", "course_lang": {lang!r}, "course_languages": {languages!r}, "course_language_label": {label!r}}}
 html_theme_options = {{
     "article_header_end": ["language-switcher.html", "article-header-buttons.html"],
     "repository_url": {repository_url!r},
@@ -87,8 +88,10 @@ def _own_output_folder(app):
 def setup(app):
     app.connect("builder-inited", _own_output_folder, priority=900)
 '''
+# MyST marks the page tex2jax_ignore and the formulas "math" (its MathJax 3 setting); the same for MathJax 2.
 MATHJAX2_CONFIG = ('mathjax2_config = {"tex2jax": {"inlineMath": [["\\\\(", "\\\\)"]], '
-                   '"displayMath": [["\\\\[", "\\\\]"]], "processEscapes": True}, '
+                   '"displayMath": [["\\\\[", "\\\\]"]], "processEscapes": True, '
+                   '"processClass": "tex2jax_process|mathjax_process|math|output_area"}, '
                    '"CommonHTML": {"linebreaks": {"automatic": True}}}')
 
 
@@ -151,7 +154,7 @@ def sources(lessons: list, out: Path, config_path: Path, mathjax_local: bool, la
         put("index.md", index_markdown(lang, [lesson.stem for lesson in read], book).encode())
         conf = CONF.format(
             title=book.text(lang, "title"), lang=lang, templates=str(THEME / "templates"),
-            static=str(THEME / "static"), languages=[(code, native_name(code)) for code in LANGUAGES],
+            static=str(THEME / "static"), favicon=str(THEME / "favicon.svg"), languages=[(code, native_name(code)) for code in LANGUAGES],
             label=book.text(lang, "language"), repository_url=f"https://github.com/{config.repository}",
             mathjax_path="../../_mathjax/MathJax.js?config=TeX-AMS_CHTML" if mathjax_local else MATHJAX_CDN,
             mathjax_config=MATHJAX2_CONFIG if mathjax_local else "",

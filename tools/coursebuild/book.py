@@ -120,6 +120,7 @@ def root_page(book: BookConfig, native_names: dict) -> str:
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="en/_static/favicon.svg" type="image/svg+xml">
   <title>{html.escape(" · ".join(book.text(lang, "title") for lang in LANGUAGES))}</title>
   <style>
     body {{ font-family: system-ui, "Noto Sans CJK JP", "Noto Sans CJK KR", sans-serif; max-width: 40rem;
