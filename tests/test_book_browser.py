@@ -155,6 +155,7 @@ def test_at_phone_width_the_text_column_does_not_scroll_sideways(base_url, brows
                             article: a.scrollWidth, column: a.clientWidth};""")
                 if sizes["page"] > sizes["view"] or sizes["article"] > sizes["column"] + 1:
                     too_wide.append(f"{lang}/{stem}: {sizes}")
+        open_page(browser, f"{base_url}/ja/{LESSON}.html")
         browser.save_screenshot(str(SCREENSHOTS / f"book-ja-{LESSON}-phone.png"))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
