@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test lint test-fast notebooks bench lock clean release collect grade
+.PHONY: setup lab test lint test-fast notebooks book bench lock clean release collect grade
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ lab: setup
 
 notebooks: setup
 	$(BIN)/python tools/build_notebooks.py
+
+# The course website in build/book/ (tools/build_book.py; BOOK_ARGS="--lesson 01" or "--fresh").
+book: setup
+	$(BIN)/python tools/build_book.py $(BOOK_ARGS)
 
 test: setup lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
