@@ -197,11 +197,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "grade_review_formgrader": {
         "en": "In Formgrader (make lab) these carry a flag (Manual Grading → the assignment → the notebook; "
-              "search for \"flagged\"); report column 'formgrader' opens each one.",
+              "search for \"flagged\"), or open each one at the address below (report column 'formgrader').",
         "ja": "これらは Formgrader（make lab）でフラグ付きになっています（Manual Grading → 課題 → ノートブックで "
-              "\"flagged\" を検索）。レポートの 'formgrader' 列のリンクからそれぞれを開けます。",
+              "\"flagged\" を検索）。下のアドレス（レポートの 'formgrader' 列）からそれぞれを直接開くこともできます。",
         "ko": "이 제출물들은 Formgrader(make lab)에 플래그가 붙어 있습니다(Manual Grading → 과제 → 노트북에서 "
-              "\"flagged\" 검색). 리포트의 'formgrader' 열 링크로 각각 열 수 있습니다.",
+              "\"flagged\" 검색). 아래 주소(리포트의 'formgrader' 열)로 각각 바로 열 수도 있습니다.",
     },
     "sample_kept": {
         "en": "The sample class in {course} is up to date: only what changed is regraded and grades set in "
