@@ -128,10 +128,12 @@ def ensure_kernel() -> None:
 @contextlib.contextmanager
 def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None = None,
                 open_browser: bool = False, isolated: bool = False, settings: dict | None = None,
-                extra: tuple[str, ...] = (), timeout: float = 90.0, log=None, course: Path | None = None):
+                extra: tuple[str, ...] = (), timeout: float = 90.0, log=None, course: Path | None = None,
+                env: dict | None = None):
     """Run JupyterLab while the block runs; yields ``(base_url, token, process)``.
 
-    ``course``: the nbgrader course directory Formgrader and Validate work on (inside ``root``).
+    ``course``: the nbgrader course directory Formgrader and Validate work on (inside ``root``);
+    ``env``: variables added to the server's (and so its kernels') environment.
 
     ``isolated``: temporary Jupyter runtime, config, settings and workspace folders, so a test
     neither reads nor leaves the user's; ``settings`` then maps plugin ids
@@ -140,7 +142,7 @@ def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None
     """
     token = token or secrets.token_hex(24)
     port = port or free_port()
-    env = dict(os.environ, JUPYTER_TOKEN=token)
+    env = dict(os.environ, **(env or {}), JUPYTER_TOKEN=token)
     if course is not None:
         problem = course_problem(root, course)
         if problem:
