@@ -20,14 +20,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _browser import MISSING, SCREENSHOTS, available, chrome
 
 from _tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 lab = load_tool("lab")
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOKS = ["notebooks/ja/02_*.ipynb", "notebooks/en/01_*.ipynb", "notebooks/ko/03_*.ipynb"]
 CELL_TIMEOUT = 120  # seconds for one "run all below"
 SETTINGS = {
@@ -38,25 +37,8 @@ SETTINGS = {
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                       reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); "
-                              "`.ci/run` installs them: sudo apt-get install chromium chromium-driver"),
+    pytest.mark.skipif(not available(), reason=MISSING),
 ]
-
-
-def chrome(user_data_dir: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={user_data_dir}", "--window-size=1280,900",
-                "--lang=en-US"):
-        options.add_argument(arg)
-    # An explicit driver path: selenium-manager is never asked to find (or download) anything.
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
 
 
 @pytest.fixture(scope="module")

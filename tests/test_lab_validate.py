@@ -22,8 +22,9 @@ import nbformat
 import pytest
 
 import gradcoach
-from _tools import load_tool
 from gradcoach_languages import LANGUAGES
+
+from _tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 lab = load_tool("lab")

@@ -70,3 +70,10 @@ def test_screenshot_is_a_small_png():
 @pytest.mark.parametrize("lang", ["ja", "ko"])
 def test_readme_uses_the_glossary_terms(lang):
     assert not find_banned((ROOT / READMES[lang]).read_text(encoding="utf-8"), lang)
+
+
+def test_the_grading_readme_shows_formgrader_with_a_small_png():
+    text = (ROOT / "autograde" / "README.md").read_text(encoding="utf-8")
+    assert "](../docs/img/formgrader.png)" in text and "make lab COURSE=" in text
+    data = (ROOT / "docs" / "img" / "formgrader.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
