@@ -139,7 +139,8 @@ def test_a_check_costs_a_handful_of_function_evaluations(n):
     x = torch.linspace(-2, 2, n, dtype=torch.float64, requires_grad=True)
     (torch.sin(x) * x).sum().backward()
     assert gc.check(x, f, lambda x: torch.cos(x) * x + torch.sin(x)).passed
-    assert len(calls) <= (1 + 2 * n if n <= 16 else 5)
+    # with an analytic answer one probe checks it; the four of a diagnosis are drawn only on failure
+    assert len(calls) <= (1 + 2 * n if n <= 16 else 3)
 
 
 def test_import_pulls_in_neither_matplotlib_nor_ipython():
