@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -141,7 +142,6 @@ def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None
     or is inherited.
     """
     token = token or secrets.token_hex(24)
-    port = port or free_port()
     env = dict(os.environ, **(env or {}), JUPYTER_TOKEN=token)
     if course is not None:
         problem = course_problem(root, course)
@@ -164,12 +164,25 @@ def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None
                 path.write_text(json.dumps(values))
         elif settings:
             raise ValueError("settings need isolated=True (they would overwrite the user's)")
-        cmd = lab_command(root, port, open_browser=open_browser, extra=extra)
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
-                                start_new_session=isolated)
-        base = f"http://127.0.0.1:{port}"
+        # A port found free can be taken before JupyterLab binds it (a kernel's ZeroMQ socket on a
+        # busy machine): JupyterLab then exits, and a port we picked ourselves is picked again.
+        for attempt in range(1 if port else 3):
+            chosen = port or free_port()
+            cmd = lab_command(root, chosen, open_browser=open_browser, extra=extra)
+            proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                                    start_new_session=isolated)
+            base = f"http://127.0.0.1:{chosen}"
+            try:
+                wait_until_answering(base, token, proc, timeout)
+                break
+            except RuntimeError:
+                stop(proc)
+                if port or attempt == 2:
+                    raise
+            except BaseException:
+                stop(proc)
+                raise
         try:
-            wait_until_answering(base, token, proc, timeout)
             yield base, token, proc
         finally:
             stop(proc)
@@ -200,8 +213,8 @@ def wait_until_answering(base: str, token: str, proc: subprocess.Popen, timeout:
         try:
             get_json(base, token, "/api/status")
             return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, OSError):
+            time.sleep(0.3)  # not up yet, or another program on the port (then JupyterLab exits)
     raise TimeoutError(f"JupyterLab did not answer at {base} within {timeout:.0f} s")
 
 
