@@ -167,14 +167,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "lab_formgrader": {
         "en": "Instructors: Nbgrader → Formgrader opens the course {course} ({assignments}).",
         "ja": "教員の方へ：Nbgrader → Formgrader でコース {course}（{assignments}）を開けます。",
-        "ko": "교수자용: Nbgrader → Formgrader에서 코스 {course}({assignments})를 열 수 있습니다.",
+        "ko": "교수자용: Nbgrader → Formgrader에서 {course} 코스({assignments})를 열 수 있습니다.",
     },
     "lab_no_course": {
         "en": "Instructors: there is no course in {course} yet. `make grade` grades the sample class, "
               "`make release` starts your own; then restart `make lab` to see it in Formgrader.",
         "ja": "教員の方へ：{course} にはまだコースがありません。`make grade` でサンプルクラスを採点するか、"
               "`make release` で自分のコースを作ってから、`make lab` を起動し直すと Formgrader に表示されます。",
-        "ko": "교수자용: {course}에 아직 코스가 없습니다. `make grade`로 샘플 클래스를 채점하거나 "
+        "ko": "교수자용: 아직 코스가 없습니다({course}). `make grade`로 샘플 클래스를 채점하거나 "
               "`make release`로 내 코스를 만든 뒤 `make lab`을 다시 시작하면 Formgrader에 나타납니다.",
     },
     "lab_course_outside": {
@@ -184,7 +184,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "コース {course} は JupyterLab が公開しているフォルダー {root} の外にあります。nbgrader の Formgrader は"
               "このフォルダーの中にあるコースしか開けません。コースを classroom/ の下（git の管理対象外）に置いてください。"
               "例：COURSE=classroom/mycourse",
-        "ko": "코스 {course}가 JupyterLab이 여는 폴더 {root} 밖에 있습니다. nbgrader의 Formgrader는 이 폴더 안에 있는 "
+        "ko": "지정한 코스 폴더({course})가 JupyterLab이 여는 폴더 {root} 밖에 있습니다. nbgrader의 Formgrader는 이 폴더 안에 있는 "
               "코스만 열 수 있습니다. 코스를 classroom/ 아래(git 관리 대상 아님)에 두세요. 예: COURSE=classroom/mycourse",
     },
     "grade_manual_kept": {
