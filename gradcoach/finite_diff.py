@@ -52,7 +52,15 @@ def finite_difference(f, x, h: float | None = None, *, central: bool = True):
     tensor shaped like ``x`` (one partial derivative per element). ``central=False`` gives the
     forward difference (f(x+h) − f(x)) / h, to compare the two.
     """
-    x64 = torch.as_tensor(x, dtype=torch.float64).detach().clone()
+    from .evaluate import usage_error  # evaluate imports torch machinery this module does not need
+    if not callable(f):
+        raise usage_error("usage_not_callable", name="f", kind=type(f).__name__)
+    if h is not None and not (type(h) in (int, float) and h > 0 and h == h and h != float("inf")):
+        raise usage_error("usage_step", value=repr(h))
+    try:
+        x64 = torch.as_tensor(x, dtype=torch.float64).detach().clone()
+    except (TypeError, ValueError, RuntimeError):
+        raise usage_error("usage_point", kind=type(x).__name__) from None
     out = torch.empty_like(x64)
     flat, res = x64.view(-1), out.view(-1)
     with torch.no_grad():

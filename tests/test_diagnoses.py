@@ -395,3 +395,9 @@ def test_an_answer_that_runs_backward_twice_is_proved_accumulated():
 
     x = gc.answer(student, leaf([1.0, 2.0]))
     assert fails(gc.check(x, lambda x: (x ** 2).sum(), lambda x: 2 * x)) == ["accumulated"]
+
+
+def test_every_diagnosis_rule_states_its_evidence_and_the_last_always_speaks():
+    from gradcoach import diagnose
+    assert all(rule.__doc__ and rule.__name__.startswith("rule_") for rule in diagnose.RULES)
+    assert diagnose.RULES[-1] is diagnose.rule_mismatch

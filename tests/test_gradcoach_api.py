@@ -29,8 +29,17 @@ def test_language_is_set_by_the_notebook_and_overridden_by_the_environment(monke
 
 
 def test_unknown_language_code_gets_a_clear_message():
-    with pytest.raises(ValueError, match="en, ja, ko"):
+    with pytest.raises(ValueError, match=r"'fr'.*en \(English\), ja \(Japanese\), ko \(Korean\)"):
         gc.set_language("fr")
+
+
+def test_unknown_language_code_is_answered_in_the_language_in_effect():
+    gc.set_language("ja")
+    try:
+        with pytest.raises(ValueError, match="という言語はありません"):
+            gc.set_language("fr")
+    finally:
+        gc.set_language("en")
 
 
 def test_language_falls_back_to_english():

@@ -77,3 +77,24 @@ def test_the_grading_readme_shows_formgrader_with_a_small_png():
     assert "](../docs/img/formgrader.png)" in text and "make lab COURSE=" in text
     data = (ROOT / "docs" / "img" / "formgrader.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readme_mistake_example_prints_what_the_readme_quotes(lang):
+    import contextlib
+    import io
+
+    import gradcoach as gc
+    text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
+    after = text.split("<!-- gradcoach-mistake -->", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    quoted = after.split("```", 2)[2].lstrip().split("\n", 1)[0]
+    assert quoted.startswith("> ")
+    gc.set_language(lang)
+    try:
+        namespace = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code.replace("gc.check(", "report = gc.check("), namespace)
+    finally:
+        gc.set_language("en")
+    assert namespace["report"].messages[0] == quoted[2:]
