@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml tools/pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . -e tools
 	@touch $@
 
+# COURSE=dir: the nbgrader course Formgrader opens (default classroom/class after `make release`, else classroom/sample)
 lab: setup
-	$(BIN)/python tools/lab.py
+	$(BIN)/python tools/lab.py $(if $(COURSE),--course "$(COURSE)")
 
 notebooks: setup
 	$(BIN)/python tools/build_notebooks.py

@@ -11,6 +11,7 @@ from gradcoach_languages import FALLBACK, LANGUAGES, english_name, listing
 from gradcoach_languages import normalise as normalise_lang
 
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
+from .messages import t
 from .sandbox import Limits, SandboxUnavailable, probe, root_mode
 
 
@@ -82,10 +83,17 @@ def _print_summary(course: Course, summary) -> None:
         by_status[row.status] = by_status.get(row.status, 0) + 1
     print(f"graded {summary.graded} submission(s)" + (f", {summary.skipped} unchanged" if summary.skipped else "")
           + ": " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    lang = course.settings.lang
     flagged = [r for r in summary.rows if r.review]
     if flagged:
         print(f"{len(flagged)} notebook(s) flagged for review (report column 'review'): "
               + ", ".join(f"{r.student}/{r.notebook}" for r in flagged))
+        print("  " + t("grade_review_formgrader", lang))
+        for r in flagged:
+            if r.formgrader:
+                print(f"  {r.student}/{r.notebook}: <make lab URL>/{r.formgrader}")
+    if summary.manual_kept:
+        print(t("grade_manual_kept", lang, n=len(summary.manual_kept), which=", ".join(summary.manual_kept)))
     print(f"grades:   {summary.grades_csv}")
     print(f"feedback: {summary.feedback_dir}/<student>/<assignment>/<notebook>.html")
     print(f"report:   {summary.report_json} (and {summary.report_csv.name})")
@@ -106,6 +114,15 @@ def cmd_sample(args) -> int:
         raise CourseError(f"{source} does not have lessons 01 and 02, which the sample class answers: "
                           "build them with `make notebooks`.")
     root = Path(args.course) if args.course and args.command == "sample" else SAMPLE_ROOT
+    course = Course(root, db_url=args.db_url)
+    if args.command == "grade" and _sample_is_current(course, lang, lessons):
+        # `make grade` again: grade what changed, keeping what the instructor did in Formgrader
+        print(t("sample_kept", lang, course=root.relative_to(REPO) if root.is_relative_to(REPO) else root))
+        _apply_options(course, args)
+        summary = grade(course, workers=args.workers, force=args.force, progress=not args.quiet,
+                        feedback=args.feedback)
+        _print_summary(course, summary)
+        return 0
     shutil.rmtree(root, ignore_errors=True)
     course = Course(root, db_url=args.db_url)
     release(course, source, lang, sorted(lessons), log=lambda *_: None)
@@ -119,6 +136,15 @@ def cmd_sample(args) -> int:
     summary = grade(course, workers=args.workers, force=True, progress=not args.quiet, feedback=args.feedback)
     _print_summary(course, summary)
     return 0
+
+
+def _sample_is_current(course: Course, lang: str, lessons: dict) -> bool:
+    """Was the sample class in ``course`` built, collected and graded from these lessons?"""
+    return (course.exists and course.settings.lang == lang and bool(course.submissions())
+            and sorted(course.settings.assignments) == sorted(lessons)
+            and course.path("report.json").exists()
+            and all(course.source_notebook(a).exists() and course.source_notebook(a).read_bytes() == p.read_bytes()
+                    for a, p in lessons.items()))
 
 
 def cmd_doctor(args) -> int:

@@ -110,7 +110,7 @@ class Course:
             data["db_url"] = ""  # a URL given by the environment (it may hold a password) stays there
         self.settings_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         self.path(".autograde", "exchange").mkdir(parents=True, exist_ok=True)
-        self._write_nbgrader_config()
+        self.write_nbgrader_config()
 
     def submissions(self) -> list[tuple[str, str]]:
         """(student, assignment) pairs collected into submitted/."""
@@ -135,7 +135,7 @@ class Course:
         from traitlets.config import Config
 
         from .execute import SandboxedExecute
-        from .feedback import TEMPLATES, SanitizeFeedback
+        from .feedback import NBGRADER_TEMPLATES, TEMPLATES, SanitizeFeedback
 
         c = Config()
         c.CourseDirectory.root = str(self.root)
@@ -152,10 +152,11 @@ class Course:
         c.GenerateFeedback.preprocessors = [GetGrades, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
         c.SanitizeFeedback.lang = self.settings.lang
         c.SanitizeFeedback.notes_dir = str(self.path(".autograde", "notes"))
-        c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+        # ours first (the translated feedback), then nbgrader's, where Formgrader finds its `formgrade`
+        c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
         return c
 
-    def _write_nbgrader_config(self) -> None:
+    def write_nbgrader_config(self) -> None:
         """So that ``nbgrader formgrader``/``nbgrader autograde`` run in the course root behave the same."""
         text = '''# Written by `python -m autograde` (autograde/course.py); regenerated on every release.
 import os
@@ -166,6 +167,27 @@ c = get_config()  # noqa: F821
 c.merge(Course(os.path.dirname(os.path.abspath(__file__))).nbgrader_config())
 '''
         self.path("nbgrader_config.py").write_text(text)
+
+
+def active_root(explicit: Path | str | None = None) -> Path:
+    """The course `make lab` opens in Formgrader: ``COURSE=`` if given, else the instructor's class
+    once `make release` has made it, else the bundled sample class (`make grade` on a fresh clone)."""
+    if explicit:
+        return Path(explicit).resolve()
+    return DEFAULT_ROOT if Course(DEFAULT_ROOT).exists else SAMPLE_ROOT
+
+
+def jupyter_env(root: Path, env: dict | None = None) -> dict:
+    """The environment a Jupyter server needs to run nbgrader (Formgrader, Validate) on this course.
+
+    nbgrader's server extensions read ``nbgrader_config.py`` from the Jupyter config path, so the
+    course root goes first on ``JUPYTER_CONFIG_PATH``: the file `release` writes there, the one the
+    CLI reads in the course root, is the only place the course is configured.
+    """
+    env = dict(os.environ if env is None else env)
+    paths = [str(Path(root).resolve())] + [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(paths)
+    return env
 
 
 def lesson_sources(source_dir: Path) -> dict[str, Path]:

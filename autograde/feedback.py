@@ -18,6 +18,7 @@ import json
 import re
 from pathlib import Path
 
+import nbgrader
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
@@ -25,6 +26,7 @@ from traitlets import Unicode
 from .messages import labels, t
 
 TEMPLATES = Path(__file__).with_name("templates")
+NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$\n?", re.M | re.S)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

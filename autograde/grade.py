@@ -9,7 +9,7 @@ main process exports grades.csv with nbgrader's CSV exporter and writes report.j
 
 Re-running is idempotent: a submission whose files, release and grading settings are unchanged
 keeps its grades and report row; ``students=[...]`` (``make grade STUDENT=...``) regrades those
-students whatever their state.
+students whatever their state. Grades set by hand in Formgrader survive both (manual.py).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import dblock
+from . import dblock, manual
 from .course import COURSE_ID, Course, CourseError
 from .feedback import unreadable_page
 from .messages import t
@@ -37,7 +37,7 @@ from .scan import scan_notebook
 
 GRADER_VERSION = "1"  # bump when a change to the grader should regrade everything
 REPORT_FIELDS = ["student", "assignment", "notebook", "status", "score", "max_score", "tests", "cells_run",
-                 "timeouts", "kernel", "repairs", "problem", "review", "seconds", "feedback"]
+                 "timeouts", "kernel", "repairs", "problem", "review", "manual", "seconds", "feedback", "formgrader"]
 
 
 @dataclass
@@ -57,8 +57,10 @@ class Row:
     repairs: str = ""
     problem: str = ""
     review: str = ""              # static-scan flags (scan.py)
+    manual: str = ""              # grades set in Formgrader, in effect (manual.py)
     seconds: float = 0.0
     feedback: str = ""
+    formgrader: str = ""          # the submission's page in Formgrader (make lab)
 
 
 @dataclass
@@ -70,6 +72,7 @@ class Summary:
     rows: list[Row] = field(default_factory=list)
     graded: int = 0
     skipped: int = 0
+    manual_kept: list[str] = field(default_factory=list)  # regraded "student/assignment" with manual grades
 
 
 # -- planning (main process) ---------------------------------------------------------------------
@@ -220,9 +223,8 @@ def _record_zero(course: Course, student: str, assignment: str) -> None:
         submission = gb.update_or_create_submission(assignment, student, **kwargs)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.manual_score = None
-                grade.needs_manual_grade = False
+                grade.auto_score = 0  # a manual grade stays, as nbgrader's SaveAutoGrades leaves it
+                grade.needs_manual_grade = grade.manual_score is not None
         gb.db.commit()
 
 
@@ -323,7 +325,7 @@ def _apply_result(row: Row, result: dict) -> None:
         row.status, row.problem = "failed", result["error"]
 
 
-def _fill_scores(course: Course, rows: list[Row]) -> None:
+def _fill_scores(course: Course, rows: list[Row], regraded_with_manual: set = frozenset()) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(course.db_url, COURSE_ID) as gb:
@@ -341,6 +343,7 @@ def _fill_scores(course: Course, rows: list[Row]) -> None:
                                   sorted(nb.grades, key=lambda g: g.name) if g.max_score)
             feedback = course.path("feedback", row.student, row.assignment, f"{row.notebook}.html")
             row.feedback = str(feedback.relative_to(course.root)) if feedback.exists() else ""
+            manual.annotate(gb, nb, row, regraded_with_manual)
 
 
 def default_workers() -> int:
@@ -411,6 +414,10 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         jobs.append(job)
         rows[key] = job_rows
 
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        regraded_with_manual = manual.with_manual_grades(gb, [(j["student"], j["assignment"]) for j in jobs])
     workers = max(1, workers or default_workers())
     if jobs:
         log(f"grading {len(jobs)} submission(s) with {min(workers, len(jobs))} worker(s)"
@@ -429,11 +436,13 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
     missing = [Row(s, a, a, status="missing", problem="nothing submitted")
                for s in sorted({s for s, _ in submitted}) for a in course.settings.assignments
                if (s, a) not in submitted]
-    _fill_scores(course, fresh + missing)
     all_rows += missing
+    _fill_scores(course, all_rows, regraded_with_manual)  # kept rows too: Formgrader may have changed them
     for key, job_rows in rows.items():
         state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
     state_path.write_text(json.dumps(state, indent=1, ensure_ascii=False))
     grades = export_grades(course)
     report_json, report_csv = write_report(course, all_rows)
-    return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept))
+    kept_manual = sorted(f"{r.student}/{r.notebook}" for r in fresh if r.manual.startswith(manual.KEPT))
+    return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept),
+                   kept_manual)

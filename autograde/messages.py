@@ -1,7 +1,7 @@
-"""What the grader tells students (feedback, error outputs) in the course language.
+"""What the grader tells students (feedback, error outputs) in the course language, and the
+instructor's console messages about Formgrader and manual grades (also in the course language).
 
-The instructor-facing report and console output are in English; everything a student reads is
-in the course language.
+The report's columns stay in English (they are data: statuses, test names, scores).
 """
 from __future__ import annotations
 
@@ -163,6 +163,54 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "(비공개 테스트는 표시하지 않습니다)",
     },
     "fb_unreadable_title": {"en": "Your submission", "ja": "提出物について", "ko": "제출물 안내"},
+    # for the instructor: `make lab` (tools/lab.py) and `make grade` (autograde/__main__.py)
+    "lab_formgrader": {
+        "en": "Instructors: Nbgrader → Formgrader opens the course {course} ({assignments}).",
+        "ja": "教員の方へ：Nbgrader → Formgrader でコース {course}（{assignments}）を開けます。",
+        "ko": "교수자용: Nbgrader → Formgrader에서 {course} 코스({assignments})를 열 수 있습니다.",
+    },
+    "lab_no_course": {
+        "en": "Instructors: there is no course in {course} yet. `make grade` grades the sample class, "
+              "`make release` starts your own; then restart `make lab` to see it in Formgrader.",
+        "ja": "教員の方へ：{course} にはまだコースがありません。`make grade` でサンプルクラスを採点するか、"
+              "`make release` で自分のコースを作ってから、`make lab` を起動し直すと Formgrader に表示されます。",
+        "ko": "교수자용: 아직 코스가 없습니다({course}). `make grade`로 샘플 클래스를 채점하거나 "
+              "`make release`로 내 코스를 만든 뒤 `make lab`을 다시 시작하면 Formgrader에 나타납니다.",
+    },
+    "lab_course_outside": {
+        "en": "The course {course} is outside {root}, the folder JupyterLab serves, and nbgrader's Formgrader "
+              "only opens a course inside it. Put the course under classroom/ (git-ignored), "
+              "e.g. COURSE=classroom/mycourse.",
+        "ja": "コース {course} は JupyterLab が公開しているフォルダー {root} の外にあります。nbgrader の Formgrader は"
+              "このフォルダーの中にあるコースしか開けません。コースを classroom/ の下（git の管理対象外）に置いてください。"
+              "例：COURSE=classroom/mycourse",
+        "ko": "지정한 코스 폴더({course})가 JupyterLab이 여는 폴더 {root} 밖에 있습니다. nbgrader의 Formgrader는 이 폴더 안에 있는 "
+              "코스만 열 수 있습니다. 코스를 classroom/ 아래(git 관리 대상 아님)에 두세요. 예: COURSE=classroom/mycourse",
+    },
+    "grade_manual_kept": {
+        "en": "{n} regraded submission(s) had grades set by hand in Formgrader; they were kept and override "
+              "the new automatic scores (report column 'manual'): {which}",
+        "ja": "再採点した提出物のうち {n} 件には Formgrader で手動でつけた点数がありました。その点数は残してあり、"
+              "新しい自動採点の結果より優先されます（レポートの 'manual' 列）：{which}",
+        "ko": "다시 채점한 제출물 중 {n}건에는 Formgrader에서 직접 입력한 점수가 있었습니다. 그 점수는 그대로 두었으며 "
+              "새 자동 채점 결과보다 우선합니다(리포트의 'manual' 열): {which}",
+    },
+    "grade_review_formgrader": {
+        "en": "In Formgrader (make lab) these carry a flag (Manual Grading → the assignment → the notebook; "
+              "search for \"flagged\"), or open each one at the address below (report column 'formgrader').",
+        "ja": "これらは Formgrader（make lab）でフラグ付きになっています（Manual Grading → 課題 → ノートブックで "
+              "\"flagged\" を検索）。下のアドレス（レポートの 'formgrader' 列）からそれぞれを直接開くこともできます。",
+        "ko": "이 제출물들은 Formgrader(make lab)에 플래그가 붙어 있습니다(Manual Grading → 과제 → 노트북에서 "
+              "\"flagged\" 검색). 아래 주소(리포트의 'formgrader' 열)로 각각 바로 열 수도 있습니다.",
+    },
+    "sample_kept": {
+        "en": "The sample class in {course} is up to date: only what changed is regraded and grades set in "
+              "Formgrader stay (FORCE=1 regrades every notebook; `python -m autograde sample` rebuilds the class).",
+        "ja": "{course} のサンプルクラスは最新です。変更のあった提出物だけを再採点し、Formgrader でつけた点数は残します"
+              "（FORCE=1 ですべてのノートブックを再採点、`python -m autograde sample` でクラスを作り直します）。",
+        "ko": "{course}의 샘플 클래스는 최신 상태입니다. 바뀐 제출물만 다시 채점하며 Formgrader에서 입력한 점수는 "
+              "유지됩니다(FORCE=1이면 모든 노트북을 다시 채점, `python -m autograde sample`이면 클래스를 새로 만듭니다).",
+    },
 }
 
 

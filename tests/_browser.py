@@ -5,11 +5,18 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-NEEDS_CHROMIUM = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); "
+SCREENSHOTS = ROOT / "build" / "screenshots"
+MISSING = ("needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); "
            "`.ci/run` installs them: sudo apt-get install chromium chromium-driver")
+
+
+def available() -> bool:
+    return CHROMIUM.exists() and CHROMEDRIVER.exists()
+
+
+NEEDS_CHROMIUM = pytest.mark.skipif(not available(), reason=MISSING)
 
 
 def chrome(user_data_dir: Path, console_log: bool = False):

@@ -21,13 +21,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from _browser import NEEDS_CHROMIUM, chrome
+from _browser import NEEDS_CHROMIUM, SCREENSHOTS, chrome
 from _tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 lab = load_tool("lab")
 
-SCREENSHOTS = ROOT / "build" / "screenshots"
 NOTEBOOKS = ["notebooks/ja/02_*.ipynb", "notebooks/en/01_*.ipynb", "notebooks/ko/03_*.ipynb"]
 NOTEBOOKS += ["notebooks/ko/07_*.ipynb"]  # lesson 07: its engine graph (SVG) and loss-curve figure render
 CELL_TIMEOUT = 120  # seconds for one "run all below"
@@ -196,5 +195,32 @@ def test_a_student_runs_the_notebook_in_jupyterlab(pattern, served, browser):
             assert graphs, f"{rel} draws a computation graph but no SVG image was rendered"
             shot(browser, graphs[0], f"{lang}_{stem}_graph.png")
             assert graphs[0].is_displayed() and graphs[0].size["width"] > 50
+    finally:
+        shut_down_kernels(base, token)
+
+
+def test_a_student_validates_a_notebook_and_reads_the_failing_tests_in_its_language(served, browser):
+    """nbgrader's Validate button: it saves the notebook, runs it on the server and lists each
+    failing test with gradcoach's message in the notebook's language (here: nothing answered)."""
+    from selenium.webdriver.common.by import By
+
+    import gradcoach
+
+    path = notebook_for("notebooks/ko/01_*.ipynb")
+    rel = path.relative_to(ROOT).as_posix()
+    _, base, token = served
+    open_notebook(browser, base, token, rel)
+    try:
+        button = wait_for(browser, "return document.querySelector('.jp-mod-current .validate-button, "
+                                   ".validate-button');", bool, 30, "the Validate button")
+        button.click()
+        dialog = wait_for(browser, "return document.querySelector('.jp-Dialog .validation-failed');",
+                          bool, CELL_TIMEOUT, "Validate's results")
+        intro = gradcoach.t("not_answered", lang="ko", name="\0").split("\0")[0].strip()
+        failed = dialog.find_elements(By.CSS_SELECTOR, "pre")
+        assert intro in dialog.text, f"no failing test explained in Korean ({intro!r}):\n{dialog.text[:2000]}"
+        assert len(failed) >= 2, "each failing test shows its source and its error"
+        shot(browser, dialog, "ko_01_validate.png")
+        browser.execute_script("document.querySelector('.jp-Dialog .jp-mod-accept').click();")
     finally:
         shut_down_kernels(base, token)

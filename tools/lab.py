@@ -1,7 +1,13 @@
 """`make lab`: open the course in JupyterLab 4, rooted at the repository, showing notebooks/.
 
     python tools/lab.py            # start JupyterLab, print its URL, Ctrl-C to stop
+    python tools/lab.py --course classroom/class   # Formgrader on that course (`make lab COURSE=...`)
     python tools/lab.py --check    # start it headless, check it answers, stop (for tests and CI)
+
+nbgrader (Formgrader for instructors, Validate for students) runs on the active course
+(autograde.course.active_root: COURSE=, else classroom/class after `make release`, else the
+sample class that `make grade` grades on a fresh clone), configured by that course's generated
+nbgrader_config.py, the same file nbgrader's CLI reads (autograde.course.jupyter_env).
 
 What it sets up when missing: the built notebooks (tools/build_notebooks.py) and a `python3`
 kernel that runs this interpreter (the one with torch and gradcoach). jupytext (lessons/*.md open
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -27,6 +34,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from autograde.course import Course, active_root, jupyter_env
+from autograde.messages import t
 from gradcoach_languages import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,8 +129,12 @@ def ensure_kernel() -> None:
 @contextlib.contextmanager
 def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None = None,
                 open_browser: bool = False, isolated: bool = False, settings: dict | None = None,
-                extra: tuple[str, ...] = (), timeout: float = 90.0, log=None):
+                extra: tuple[str, ...] = (), timeout: float = 90.0, log=None, course: Path | None = None,
+                env: dict | None = None):
     """Run JupyterLab while the block runs; yields ``(base_url, token, process)``.
+
+    ``course``: the nbgrader course directory Formgrader and Validate work on (inside ``root``);
+    ``env``: variables added to the server's (and so its kernels') environment.
 
     ``isolated``: temporary Jupyter runtime, config, settings and workspace folders, so a test
     neither reads nor leaves the user's; ``settings`` then maps plugin ids
@@ -129,8 +142,14 @@ def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None
     or is inherited.
     """
     token = token or secrets.token_hex(24)
-    port = port or free_port()
-    env = dict(os.environ, JUPYTER_TOKEN=token)
+    env = dict(os.environ, **(env or {}), JUPYTER_TOKEN=token)
+    if course is not None:
+        problem = course_problem(root, course)
+        if problem:
+            raise ValueError(problem)
+        if Course(course).exists:
+            Course(course).write_nbgrader_config()  # as this version of autograde writes it
+        env = jupyter_env(course, env)
     with contextlib.ExitStack() as stack:
         if isolated:
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lab-")))
@@ -145,15 +164,45 @@ def running_lab(root: Path = ROOT, *, port: int | None = None, token: str | None
                 path.write_text(json.dumps(values))
         elif settings:
             raise ValueError("settings need isolated=True (they would overwrite the user's)")
-        cmd = lab_command(root, port, open_browser=open_browser, extra=extra)
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
-                                start_new_session=isolated)
-        base = f"http://127.0.0.1:{port}"
+        # A port found free can be taken before JupyterLab binds it (a kernel's ZeroMQ socket on a
+        # busy machine): JupyterLab then exits, and a port we picked ourselves is picked again.
+        for attempt in range(1 if port else 3):
+            chosen = port or free_port()
+            cmd = lab_command(root, chosen, open_browser=open_browser, extra=extra)
+            proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+                                    start_new_session=isolated)
+            base = f"http://127.0.0.1:{chosen}"
+            try:
+                wait_until_answering(base, token, proc, timeout)
+                break
+            except RuntimeError:
+                stop(proc)
+                if port or attempt == 2:
+                    raise
+            except BaseException:
+                stop(proc)
+                raise
         try:
-            wait_until_answering(base, token, proc, timeout)
             yield base, token, proc
         finally:
             stop(proc)
+
+
+def course_problem(root: Path, course: Path) -> str | None:
+    """Why Formgrader could not open ``course`` from a server rooted at ``root`` (None: it can)."""
+    course, root = Path(course).resolve(), Path(root).resolve()
+    if not course.is_relative_to(root):
+        return t("lab_course_outside", Course(course).settings.lang, course=course, root=root)
+    return None
+
+
+def describe_course(root: Path, course: Path) -> str:
+    """The banner's line for instructors: which course Formgrader opens."""
+    c = Course(course)
+    if not c.exists:
+        return t("lab_no_course", c.settings.lang, course=Path(course).resolve().relative_to(root))
+    return t("lab_formgrader", c.settings.lang, course=c.root.relative_to(root),
+             assignments=", ".join(c.settings.assignments) or "-")
 
 
 def wait_until_answering(base: str, token: str, proc: subprocess.Popen, timeout: float) -> None:
@@ -164,8 +213,8 @@ def wait_until_answering(base: str, token: str, proc: subprocess.Popen, timeout:
         try:
             get_json(base, token, "/api/status")
             return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, OSError):
+            time.sleep(0.3)  # not up yet, or another program on the port (then JupyterLab exits)
     raise TimeoutError(f"JupyterLab did not answer at {base} within {timeout:.0f} s")
 
 
@@ -194,7 +243,22 @@ def get_json(base: str, token: str, path: str):
         return json.load(resp)
 
 
-def check(base: str, token: str, root: Path = ROOT) -> list[tuple[str, bool, str]]:
+def formgrader_course(base: str, token: str, course: Path) -> tuple[bool, str]:
+    """Whether Formgrader lists the course's assignments, with their submission counts."""
+    c = Course(course)
+    status, body = get(base, token, "/formgrader/api/assignments")
+    if status != 200:
+        return False, f"HTTP {status}"
+    listed = {a["name"]: a for a in json.loads(body)}
+    if not c.exists:
+        return not listed, f"no course in {c.root} yet ({len(listed)} assignment(s) listed)"
+    missing = [a for a in c.settings.assignments if a not in listed]
+    if missing:
+        return False, f"missing {', '.join(missing)} (listed: {', '.join(listed) or 'none'})"
+    return True, ", ".join(f"{a}: {listed[a]['num_submissions']} submission(s)" for a in c.settings.assignments)
+
+
+def check(base: str, token: str, root: Path = ROOT, course: Path | None = None) -> list[tuple[str, bool, str]]:
     """What a student, a contributor and an instructor need from the running server."""
     missing = missing_notebooks(root)
     results = [("notebooks built", not missing, "missing: " + ", ".join(missing) if missing else "en, ja, ko"),
@@ -213,6 +277,10 @@ def check(base: str, token: str, root: Path = ROOT) -> list[tuple[str, bool, str
     status, _ = get(base, token, "/formgrader")
     # The formgrader answers 200 (or redirects) once nbgrader's server extension is loaded, 404 otherwise.
     results.append(("nbgrader formgrader extension loaded", status in (200, 302), f"HTTP {status}"))
+    if course is not None:
+        ok, detail = formgrader_course(base, token, course)
+        rel = Path(course).resolve().relative_to(root.resolve())
+        results.append((f"Formgrader opens the course {rel}", ok, detail))
     return results
 
 
@@ -223,13 +291,20 @@ def main(argv: list[str] | None = None) -> int:
                              "contributors and instructors need, stop; exit 0 when all is well")
     parser.add_argument("--port", type=int, default=None, help="port (default 8888, or a free one)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument("--course", help="the nbgrader course Formgrader opens (default: classroom/class after "
+                                         "`make release`, else the sample class classroom/sample)")
     args = parser.parse_args(argv)
+    course = active_root(args.course)
+    problem = course_problem(ROOT, course)
+    if problem:
+        print(f"✘ {problem}", file=sys.stderr)
+        return 2
 
     if args.check:  # changes nothing: reports what `make lab` would set up
         with tempfile.TemporaryFile() as log:
             try:
-                with running_lab(port=args.port, isolated=True, log=log) as (base, token, _):
-                    results = check(base, token)
+                with running_lab(port=args.port, isolated=True, log=log, course=course) as (base, token, _):
+                    results = check(base, token, course=course)
             except (RuntimeError, TimeoutError) as err:
                 log.seek(0)
                 print(log.read().decode(errors="replace")[-4000:], file=sys.stderr)
@@ -249,11 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `finally` then stops JupyterLab
     try:
-        with running_lab(port=port, open_browser=open_browser) as (base, token, proc):
+        with running_lab(port=port, open_browser=open_browser, course=course) as (base, token, proc):
             url = f"{base}/lab/tree/{DEFAULT_PATH}?token={token}"
             print(f"\n  The course is open in JupyterLab: {url}\n"
-                  "  Students: notebooks/<en|ja|ko>/ · Contributors: lessons/*.md (right-click → "
-                  "Open With → Jupytext Notebook) · Instructors: the Nbgrader menu\n"
+                  "  Students: notebooks/<en|ja|ko>/ (Validate button: run the notebook's tests) · "
+                  "Contributors: lessons/*.md (right-click → Open With → Jupytext Notebook)\n"
+                  f"  {describe_course(ROOT, course)}\n"
+                  f"  Formgrader: {base}/formgrader?token={token}\n"
                   "  Ctrl-C to stop.\n", flush=True)
             proc.wait()
     except (RuntimeError, TimeoutError) as err:
