@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test lint test-fast notebooks bench lock clean release collect grade
+.PHONY: setup lab test lint test-fast notebooks bench lock clean release collect grade report export
 
 setup: $(STAMP)
 
@@ -49,8 +49,15 @@ collect: setup
 
 grade: setup
 	$(AUTOGRADE) grade $(if $(STUDENT),--student "$(STUDENT)") $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(UNSAFE),--unsafe-no-sandbox) \
 		$(if $(COURSE_LANG),--lang $(COURSE_LANG))
+
+report: setup
+	$(AUTOGRADE) report $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+export: setup
+	$(AUTOGRADE) export --format $(or $(FORMAT),csv)
 
 lock: setup
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > requirements.lock.tmp

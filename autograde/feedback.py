@@ -22,6 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
 
+from .diagnoses import without_diagnoses
 from .messages import labels, t
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -88,7 +89,8 @@ class SanitizeFeedback(NbGraderPreprocessor):
             if is_grade(cell) and not is_solution(cell):
                 cell.source = _HIDDEN.sub(note, cell.source)
                 cell.outputs = test_cell_outputs(cell)
-            for output in cell.get("outputs", []):
+            cell.outputs = without_diagnoses(cell.get("outputs", []))
+            for output in cell.outputs:
                 _scrub_output(output, lines)
         info = resources.get("nbgrader", {})
         notes = read_notes(Path(self.notes_dir), info.get("student", ""), info.get("assignment", ""),
