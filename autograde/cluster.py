@@ -259,6 +259,13 @@ class WarmZygote(WorkerPlugin):
         worker.executors["default"].submit(Zygote.close_all)
 
 
+def zygotes_running() -> int:
+    """How many sandbox zygotes this (worker) process keeps running (``client.run(zygotes_running)``)."""
+    from .sandbox import Zygote
+
+    return sum(z.process.poll() is None for z in Zygote._instances.values())
+
+
 class Cluster:
     """Where the jobs run: ``Cluster(workers=n)`` an embedded LocalCluster (one single-threaded
     worker process per core), ``Cluster(scheduler="tcp://host:8786")`` an existing cluster."""
