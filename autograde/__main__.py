@@ -20,9 +20,11 @@ def _course(args) -> Course:
 
 def cmd_release(args) -> int:
     course = _course(args)
+    if args.lang and not normalise_lang(args.lang):
+        raise CourseError(f"unknown course language {args.lang!r}: {listing()}")
     lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
     if lang is None:
-        print(f"No course language given (LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
+        print(f"No course language given (COURSE_LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
         lang = FALLBACK
     source = Path(args.source) if args.source else REPO / "solutions" / lang
     if not course.exists and not args.course and args.release_dir is None:
