@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test lint test-fast notebooks book bench lock clean release collect grade
+.PHONY: setup lab test lint test-fast notebooks book bench lock clean release collect grade report export
 
 setup: $(STAMP)
 
@@ -39,14 +39,15 @@ test-fast: setup lint
 bench: setup
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
-# Grading (autograde/README.md): make release LANG=ja, make collect ZIP=download.zip, make grade.
-# LANG is also the locale variable: gradcoach_languages.py (plain Python, no venv needed) maps ja_JP.UTF-8 to ja
-# and a locale that is no course language (C.UTF-8) to nothing.
-COURSE_LANG = $(if $(LANG),$(shell $(PYTHON) gradcoach_languages.py '$(LANG)'))
+# Grading (autograde/README.md): make release COURSE_LANG=ja, make collect ZIP=download.zip, make grade.
+# The course language is only what you say: COURSE_LANG=ja (or LANG=ja on make's command line), else
+# the released course's own setting. The shell's locale (LANG=en_US.UTF-8 in the environment) is never
+# read, so a terminal's language cannot decide a course's.
+GIVEN_LANG  = $(or $(COURSE_LANG),$(if $(filter command line,$(origin LANG)),$(LANG)))
 AUTOGRADE   = LC_ALL=C.UTF-8 $(BIN)/python -m autograde $(if $(COURSE),--course "$(COURSE)")
 
 release: setup
-	$(AUTOGRADE) release $(if $(COURSE_LANG),--lang $(COURSE_LANG)) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	$(AUTOGRADE) release $(if $(GIVEN_LANG),--lang '$(GIVEN_LANG)') $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 collect: setup
 	@test -n "$(ZIP)" || { echo "usage: make collect ZIP=lms-download.zip (or a folder) [ASSIGNMENT=01_scalar_derivatives]"; exit 2; }
@@ -54,8 +55,15 @@ collect: setup
 
 grade: setup
 	$(AUTOGRADE) grade $(if $(STUDENT),--student "$(STUDENT)") $(if $(WORKERS),--workers $(WORKERS)) \
+		$(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(FORCE),--force) $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(UNSAFE),--unsafe-no-sandbox) \
-		$(if $(COURSE_LANG),--lang $(COURSE_LANG))
+		$(if $(GIVEN_LANG),--lang '$(GIVEN_LANG)')
+
+report: setup
+	$(AUTOGRADE) report $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+export: setup
+	$(AUTOGRADE) export --format $(or $(FORMAT),csv)
 
 lock: setup
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^torch==' > requirements.lock.tmp

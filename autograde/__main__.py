@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograde release|collect|grade|sample|doctor`` (the Makefile's
+"""Command line: ``python -m autograde release|collect|grade|sample|report|export|doctor`` (the Makefile's
 ``make release``, ``make collect`` and ``make grade`` call these). See autograde/README.md."""
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ def _course(args) -> Course:
 
 def cmd_release(args) -> int:
     course = _course(args)
+    if args.lang and not normalise_lang(args.lang):
+        raise CourseError(f"unknown course language {args.lang!r}: {listing()}")
     lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
     if lang is None:
-        print(f"No course language given (LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
+        print(f"No course language given (COURSE_LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
         lang = FALLBACK
     source = Path(args.source) if args.source else REPO / "solutions" / lang
     if not course.exists and not args.course and args.release_dir is None:
@@ -57,7 +59,7 @@ def cmd_grade(args) -> int:
     _apply_options(course, args)
     students = [s for value in args.student or [] for s in value.split(",") if s]
     summary = grade(course, students=students or None, assignments=args.assignment or None,
-                    workers=args.workers, force=args.force, progress=not args.quiet, feedback=args.feedback)
+                    workers=args.workers, scheduler=args.scheduler, force=args.force, progress=not args.quiet, feedback=args.feedback)
     _print_summary(course, summary)
     return 0
 
@@ -96,44 +98,31 @@ def _print_summary(course: Course, summary) -> None:
         print(t("grade_manual_kept", lang, n=len(summary.manual_kept), which=", ".join(summary.manual_kept)))
     print(f"grades:   {summary.grades_csv}")
     print(f"feedback: {summary.feedback_dir}/<student>/<assignment>/<notebook>.html")
-    print(f"report:   {summary.report_json} (and {summary.report_csv.name})")
+    print(f"report:   {summary.report_json} (and {summary.report_csv.name}); the class report: make report")
 
 
 def cmd_sample(args) -> int:
     """Release lessons 01-02, build the sample class's LMS zip, collect it, grade it."""
-    import nbformat
-
-    from .collect import collect
     from .grade import grade
-    from .sample_class import build_download
+    from .sample_class import collect_sample
 
     lang = normalise_lang(getattr(args, "lang", None)) or FALLBACK
+    root = Path(args.course) if args.course and args.command == "sample" else SAMPLE_ROOT
     source = REPO / "solutions" / lang
     lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
-    if len(lessons) < 2:
-        raise CourseError(f"{source} does not have lessons 01 and 02, which the sample class answers: "
-                          "build them with `make notebooks`.")
-    root = Path(args.course) if args.course and args.command == "sample" else SAMPLE_ROOT
     course = Course(root, db_url=args.db_url)
-    if args.command == "grade" and _sample_is_current(course, lang, lessons):
+    if args.command == "grade" and len(lessons) == 2 and _sample_is_current(course, lang, lessons):
         # `make grade` again: grade what changed, keeping what the instructor did in Formgrader
         print(t("sample_kept", lang, course=root.relative_to(REPO) if root.is_relative_to(REPO) else root))
         _apply_options(course, args)
-        summary = grade(course, workers=args.workers, force=args.force, progress=not args.quiet,
-                        feedback=args.feedback)
+        summary = grade(course, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                        progress=not args.quiet, feedback=args.feedback)
         _print_summary(course, summary)
         return 0
-    shutil.rmtree(root, ignore_errors=True)
-    course = Course(root, db_url=args.db_url)
-    release(course, source, lang, sorted(lessons), log=lambda *_: None)
-    releases = {a: nbformat.read(course.release_notebook(a), as_version=4) for a in lessons}
-    sources = {a: nbformat.read(course.source_notebook(a), as_version=4) for a in lessons}
-    download = build_download(releases, sources, course.path("sample_download.zip"))
-    print(f"sample class: {download.relative_to(REPO) if download.is_relative_to(REPO) else download} "
-          f"(Moodle-, Canvas- and folder-style names)")
-    collect(course, download)
+    course = collect_sample(root, lang, db_url=args.db_url)
     _apply_options(course, args)
-    summary = grade(course, workers=args.workers, force=True, progress=not args.quiet, feedback=args.feedback)
+    summary = grade(course, workers=args.workers, scheduler=args.scheduler, force=True, progress=not args.quiet,
+                    feedback=args.feedback)
     _print_summary(course, summary)
     return 0
 
@@ -145,6 +134,32 @@ def _sample_is_current(course: Course, lang: str, lessons: dict) -> bool:
             and course.path("report.json").exists()
             and all(course.source_notebook(a).exists() and course.source_notebook(a).read_bytes() == p.read_bytes()
                     for a, p in lessons.items()))
+
+
+def cmd_report(args) -> int:
+    from .report import write_reports
+
+    course = _course(args)
+    if not course.exists and not args.course and Course(SAMPLE_ROOT).exists:
+        course = Course(SAMPLE_ROOT, db_url=args.db_url)
+    if not course.exists:
+        raise CourseError(f"No course in {course.root}: run `make release`, `make collect` and `make grade` first.")
+    for page in write_reports(course, args.assignment or None):
+        print(f"class report: {page}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    course = _course(args)
+    if not course.exists and not args.course and Course(SAMPLE_ROOT).exists:
+        course = Course(SAMPLE_ROOT, db_url=args.db_url)
+    if not course.exists:
+        raise CourseError(f"No course in {course.root}: run `make release`, `make collect` and `make grade` first.")
+    path = export(course, args.format, Path(args.output) if args.output else None)
+    print(f"{args.format} grades: {path}")
+    return 0
 
 
 def cmd_doctor(args) -> int:
@@ -183,6 +198,7 @@ def main(argv=None) -> int:
         p.add_argument("--student", action="append", help="regrade only these students (a,b or repeated)")
         p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
         p.add_argument("--workers", type=int, help="parallel workers (default: number of cores)")
+        p.add_argument("--scheduler", help="grade on this Dask cluster (tcp://host:8786) instead of an embedded one")
         p.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
         p.add_argument("--timeout", type=int, help="seconds per cell (default 120)")
         p.add_argument("--lang", help="sample class language")
@@ -191,6 +207,16 @@ def main(argv=None) -> int:
         p.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run student code WITHOUT bubblewrap (only for notebooks you trust)")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("report", help="the class report: one HTML page per assignment (report/)")
+    p.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="the grades in an LMS's import format")
+    p.add_argument("--format", default="csv", choices=("canvas", "moodle", "csv"),
+                   help="canvas (gradebook CSV), moodle (grade import CSV), csv (per exercise)")
+    p.add_argument("--output", help="file to write (default export-<format>.csv in the course)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("doctor", help="check that the sandbox works on this machine")
     p.set_defaults(func=cmd_doctor)

@@ -71,11 +71,22 @@ class Course:
     def __init__(self, root: Path | str = DEFAULT_ROOT, *, db_url: str | None = None):
         self.root = Path(root).resolve()
         self.settings_path = self.root / "autograde.json"
-        self.settings = Settings.from_dict(json.loads(self.settings_path.read_text())) \
-            if self.settings_path.exists() else Settings()
+        self.settings = self._load_settings() if self.settings_path.exists() else Settings()
         override = db_url or os.environ.get(DB_ENV)
         if override:
             self.settings.db_url = override
+
+    def _load_settings(self) -> Settings:
+        from .settings_schema import problems
+
+        try:
+            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CourseError(f"{self.settings_path} is not valid JSON: {exc}") from exc
+        found = problems(data)
+        if found:
+            raise CourseError(f"{self.settings_path}:\n  " + "\n  ".join(found))
+        return Settings.from_dict(data)
 
     # -- paths ------------------------------------------------------------------------------
     @property

@@ -23,11 +23,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
 
+from coursebuild import markers
+
+from .diagnoses import without_diagnoses
 from .messages import labels, t
 
 TEMPLATES = Path(__file__).with_name("templates")
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*$\n?", re.M | re.S)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -36,8 +38,7 @@ def hidden_lines(nb) -> set[str]:
     found = set()
     for cell in nb.cells:
         if cell.cell_type == "code" and is_grade(cell):
-            for block in _HIDDEN.findall(cell.source):
-                found |= {line.strip() for line in block.splitlines()[1:-1] if len(line.strip()) >= 8}
+            found |= {line.strip() for line in markers.hidden_lines(cell.source) if len(line.strip()) >= 8}
     return found
 
 
@@ -83,14 +84,15 @@ class SanitizeFeedback(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         lines = hidden_lines(nb)
-        note = "# " + t("fb_hidden", self.lang) + "\n"
+        note = "# " + t("fb_hidden", self.lang)
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             if is_grade(cell) and not is_solution(cell):
-                cell.source = _HIDDEN.sub(note, cell.source)
+                cell.source = markers.replace_hidden(cell.source, note)
                 cell.outputs = test_cell_outputs(cell)
-            for output in cell.get("outputs", []):
+            cell.outputs = without_diagnoses(cell.get("outputs", []))
+            for output in cell.outputs:
                 _scrub_output(output, lines)
         info = resources.get("nbgrader", {})
         notes = read_notes(Path(self.notes_dir), info.get("student", ""), info.get("assignment", ""),

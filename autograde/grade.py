@@ -13,21 +13,21 @@ students whatever their state. Grades set by hand in Formgrader survive both (ma
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import dblock, manual
+from .cluster import KILLED_WORKER, Cluster, make_job, merge_result, seed_gradebook
 from .course import COURSE_ID, Course, CourseError
 from .feedback import unreadable_page
 from .messages import t
@@ -37,7 +37,7 @@ from .scan import scan_notebook
 
 GRADER_VERSION = "1"  # bump when a change to the grader should regrade everything
 REPORT_FIELDS = ["student", "assignment", "notebook", "status", "score", "max_score", "tests", "cells_run",
-                 "timeouts", "kernel", "repairs", "problem", "review", "manual", "seconds", "feedback", "formgrader"]
+                 "timeouts", "kernel", "repairs", "problem", "review", "manual", "seconds", "feedback", "formgrader", "diagnoses"]
 
 
 @dataclass
@@ -61,6 +61,7 @@ class Row:
     seconds: float = 0.0
     feedback: str = ""
     formgrader: str = ""          # the submission's page in Formgrader (make lab)
+    diagnoses: dict = field(default_factory=dict)  # test grade id -> gradcoach's diagnosis codes (diagnoses.py)
 
 
 @dataclass
@@ -139,67 +140,13 @@ def _write_notes(course: Course, student: str, assignment: str, notebook: str, n
     path.write_text(json.dumps({"notes": notes}, ensure_ascii=False, indent=1))
 
 
-# -- grading (worker processes) ------------------------------------------------------------------
-_worker: dict = {}
-
-
-def _init_worker(root: str, db_url: str | None, feedback: bool = True) -> None:
-    import warnings
-
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's autoflush notices from nbgrader's api
-
-    course = Course(root, db_url=db_url)
-    dblock.install(course.path(".autograde", "db.lock"))
-    config = course.nbgrader_config()
-    config.CourseDirectory.submitted_directory = "repaired"
-    config.NbGraderAPI.log_level = "WARN"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    _worker.update(course=course, api=api, feedback=feedback)
-
-
-def _grade_job(job: dict) -> dict:
-    """Autograde + feedback for one (student, assignment); never raises."""
-    from .execute import take_events
-
-    start = time.monotonic()
-    course: Course = _worker["course"]
-    api = _worker["api"]
-    student, assignment = job["student"], job["assignment"]
-    out = {"student": student, "assignment": assignment, "events": {}, "error": "", "cells_run": {}}
-    try:
-        gradable = [nb["name"] for nb in job["notebooks"] if nb["grade"]]
-        if gradable:
-            result = api.autograde(assignment, student, force=True, create=True)
-            for name in gradable:
-                out["events"][name] = take_events(student, assignment, name)
-            if not result["success"]:
-                out["error"] = _last_error(result)
-            else:
-                out["cells_run"] = _cells_run(course, student, assignment, gradable)
-                if _worker["feedback"]:
-                    feedback = api.generate_feedback(assignment, student, force=True)
-                    if not feedback["success"]:
-                        out["error"] = "feedback: " + _last_error(feedback)
-        else:
-            _record_zero(course, student, assignment)
-        for nb in job["notebooks"]:
-            if not nb["grade"] and _worker["feedback"]:
-                _zero_feedback(course, student, assignment, nb["name"], nb["problem"])
-    except Exception as exc:  # noqa: BLE001 - one failing submission never stops the batch
-        out["error"] = f"{type(exc).__name__}: {exc}"
-    out["seconds"] = round(time.monotonic() - start, 2)
-    return out
-
-
-def _last_error(result: dict) -> str:
+# -- grading helpers (run on the workers, cluster.py) ----------------------------------------------
+def last_error(result: dict) -> str:
     text = (result.get("error") or result.get("log") or "").strip().splitlines()
     return text[-1][:500] if text else "unknown error"
 
 
-def _cells_run(course: Course, student: str, assignment: str, names: list[str]) -> dict:
+def cells_run(course: Course, student: str, assignment: str, names: list[str]) -> dict:
     counts = {}
     for name in names:
         path = course.path("autograded", student, assignment, f"{name}.ipynb")
@@ -271,35 +218,55 @@ def _mmss(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _run_jobs(course: Course, jobs: list[dict], workers: int, progress: Progress, feedback: bool) -> list[dict]:
-    """Run the jobs in ``workers`` processes. If a worker process dies (not a failing notebook:
-    those are handled inside the job), the jobs it took down are retried once, each alone."""
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    initargs = (str(course.root), course.settings.db_url or None, feedback)
-    results, retry = [], []
+def _register_students(course: Course, students: list[str]) -> None:
+    """In a fixed order, so that grades.csv's rows do not depend on the order jobs finish in."""
+    from nbgrader.api import Gradebook
 
-    def run(batch: list[dict], n: int, last_try: bool) -> None:
-        with cf.ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=_init_worker,
-                                    initargs=initargs) as pool:
-            futures = {pool.submit(_grade_job, job): job for job in batch}
-            for future in cf.as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # noqa: BLE001 - BrokenProcessPool and the like
-                    if not last_try:
-                        retry.append(job)
-                        continue
-                    result = {"student": job["student"], "assignment": job["assignment"], "events": {},
-                              "cells_run": {}, "seconds": 0, "error": f"the grading worker died ({type(exc).__name__})"}
-                results.append(result)
-                progress.update(f"{job['student']}/{job['assignment']}")
+    with Gradebook(course.db_url, COURSE_ID) as gb:
+        for student in students:
+            gb.update_or_create_student(student)
 
-    if jobs:
-        run(jobs, min(workers, len(jobs)), last_try=False)
-    for job in list(retry):
-        run([job], 1, last_try=True)
-    return results
+
+def _zero_job(course: Course, job: dict, feedback: bool) -> None:
+    _record_zero(course, job["student"], job["assignment"])
+    for nb in job["notebooks"]:
+        if feedback:
+            _zero_feedback(course, job["student"], job["assignment"], nb["name"], nb["problem"])
+
+
+def _run_remote(course: Course, jobs: list[dict], rows: dict, bar: "Progress", *, workers: int | None,
+                scheduler: str | None, feedback: bool, log, kept: int) -> None:
+    """Send the jobs to the Dask cluster; merge each result into the course as it comes back, once."""
+    seeds = {a: seed_gradebook(course, a) for a in sorted({job["assignment"] for job in jobs})}
+    payloads = [make_job(course, job["student"], job["assignment"], [nb["name"] for nb in job["notebooks"]
+                                                                     if nb["grade"]], seeds[job["assignment"]],
+                         feedback) for job in jobs]
+    settings = course.settings
+    warm = (asdict(course.limits), settings.lang) if settings.sandbox else None
+    workers = max(1, min(workers or default_workers(), len(jobs)))
+    merged: set[str] = set()
+
+    def on_result(result: dict) -> None:
+        key = f"{result['student']}/{result['assignment']}"
+        if key in merged:
+            return
+        merged.add(key)
+        try:
+            merge_result(course, result)
+        except Exception as exc:  # noqa: BLE001 - a result that cannot be stored is reported, the batch goes on
+            result = {**result, "error": f"storing the grades failed: {type(exc).__name__}: {exc}"}
+        for row in rows[key]:
+            _apply_result(row, result)
+        for nb in next(j for j in jobs if f"{j['student']}/{j['assignment']}" == key)["notebooks"]:
+            if not nb["grade"] and feedback:
+                _zero_feedback(course, result["student"], result["assignment"], nb["name"], nb["problem"])
+        bar.update(key)
+
+    with Cluster(workers=workers, scheduler=scheduler, warm=warm) as cluster:
+        where = f"the Dask cluster at {scheduler} ({cluster.workers} worker(s))" if scheduler \
+            else f"{workers} worker(s)"
+        log(f"grading {len(jobs)} submission(s) with {where}" + (f"; {kept} unchanged" if kept else ""))
+        cluster.run(payloads, on_result)
 
 
 def _apply_result(row: Row, result: dict) -> None:
@@ -308,6 +275,7 @@ def _apply_result(row: Row, result: dict) -> None:
     events = result["events"].get(row.notebook, [])
     row.seconds = result.get("seconds", 0.0)
     row.cells_run = result["cells_run"].get(row.notebook, "")
+    row.diagnoses = result.get("diagnoses", {}).get(row.notebook, {})
     timeouts = [e for e in events if e.kind is EventKind.TIMEOUT]
     if timeouts:
         row.status = "timeout"
@@ -321,7 +289,9 @@ def _apply_result(row: Row, result: dict) -> None:
             row.status, row.kernel = "failed", f"kernel did not start: {event.detail}"
         elif event.kind in (EventKind.TAMPERED, EventKind.OUTPUT_LOST, EventKind.OUTPUT_TRUNCATED):
             row.kernel = "; ".join(filter(None, [row.kernel, f"{event.kind.value} in cell {event.cell}"]))
-    if result.get("error"):
+    if result.get("kernel") == KILLED_WORKER:
+        row.status, row.kernel, row.problem = "crashed", KILLED_WORKER, result["error"]
+    elif result.get("error"):
         row.status, row.problem = "failed", result["error"]
 
 
@@ -377,17 +347,21 @@ def write_report(course: Course, rows: list[Row]) -> tuple[Path, Path]:
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=REPORT_FIELDS)
         writer.writeheader()
-        writer.writerows(asdict(r) for r in rows)
+        writer.writerows({**asdict(r), "diagnoses": json.dumps(r.diagnoses, sort_keys=True) if r.diagnoses else ""}
+                         for r in rows)
     return json_path, csv_path
 
 
 def grade(course: Course, *, students: list[str] | None = None, assignments: list[str] | None = None,
-          workers: int | None = None, force: bool = False, progress: bool = True, feedback: bool = True,
-          log=print) -> Summary:
+          workers: int | None = None, scheduler: str | None = None, force: bool = False, progress: bool = True,
+          feedback: bool = True, log=print) -> Summary:
+    """Grade the course's submissions (see the module docstring); ``scheduler`` is the address of a
+    Dask scheduler to send the jobs to, else an embedded cluster of ``workers`` processes runs them."""
     if not course.exists:
         raise CourseError(f"No course in {course.root}: run `make release` and `make collect` first.")
     if course.settings.sandbox:
         require_sandbox()
+    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's autoflush notices from nbgrader's api
     pairs = [(s, a) for s, a in course.submissions()
              if (not students or s in students) and (not assignments or a in assignments)]
     if students and not pairs:
@@ -414,18 +388,20 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         jobs.append(job)
         rows[key] = job_rows
 
+    _register_students(course, sorted({job["student"] for job in jobs}))
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url, COURSE_ID) as gb:
         regraded_with_manual = manual.with_manual_grades(gb, [(j["student"], j["assignment"]) for j in jobs])
-    workers = max(1, workers or default_workers())
-    if jobs:
-        log(f"grading {len(jobs)} submission(s) with {min(workers, len(jobs))} worker(s)"
-            + (f"; {len(kept)} unchanged" if kept else ""))
     bar = Progress(len(jobs), enabled=progress)
-    for result in _run_jobs(course, jobs, workers, bar, feedback):
-        for row in rows[f"{result['student']}/{result['assignment']}"]:
-            _apply_result(row, result)
+    remote = [job for job in jobs if any(nb["grade"] for nb in job["notebooks"])]
+    for job in jobs:  # nothing to run: scored 0 here, with a feedback page saying why
+        if job not in remote:
+            _zero_job(course, job, feedback)
+            bar.update(f"{job['student']}/{job['assignment']}")
+    if remote:
+        _run_remote(course, remote, rows, bar, workers=workers, scheduler=scheduler, feedback=feedback, log=log,
+                    kept=len(kept))
     fresh = [row for job_rows in rows.values() for row in job_rows]
     all_rows = kept + fresh
     submitted = set(course.submissions())

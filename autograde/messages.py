@@ -211,6 +211,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "{course}의 샘플 클래스는 최신 상태입니다. 바뀐 제출물만 다시 채점하며 Formgrader에서 입력한 점수는 "
               "유지됩니다(FORCE=1이면 모든 노트북을 다시 채점, `python -m autograde sample`이면 클래스를 새로 만듭니다).",
     },
+
+    # the class report (report.py): the instructor reads it, in the course language
+    "rp_title": {"en": "Class report: {assignment}", "ja": "クラスの採点レポート：{assignment}",
+                 "ko": "학급 채점 보고서: {assignment}"},
+    "rp_summary": {
+        "en": "{graded} submissions graded, mean score {mean} of {max_score}, median {median}.",
+        "ja": "採点した提出物は {graded} 件、平均点は {max_score} 点中 {mean} 点、中央値は {median} 点です。",
+        "ko": "채점한 제출물은 {graded}건이며, 평균 점수는 {max_score}점 만점에 {mean}점, 중앙값은 {median}점입니다.",
+    },
+    "rp_histogram": {"en": "Score distribution", "ja": "得点の分布", "ko": "점수 분포"},
+    "rp_axis_score": {"en": "score", "ja": "得点", "ko": "점수"},
+    "rp_axis_students": {"en": "students", "ja": "人数", "ko": "학생 수"},
+    "rp_exercises": {"en": "Exercises", "ja": "問題ごとの結果", "ko": "문제별 결과"},
+    "rp_exercise": {"en": "test", "ja": "テスト", "ko": "테스트"},
+    "rp_points": {"en": "points", "ja": "配点", "ko": "배점"},
+    "rp_passed": {"en": "passed", "ja": "正解", "ko": "통과"},
+    "rp_pass_rate": {"en": "pass rate", "ja": "正解率", "ko": "통과율"},
+    "rp_diagnoses": {"en": "Most frequent diagnoses", "ja": "よく見られた誤り", "ko": "자주 나온 오류 진단"},
+    "rp_no_diagnoses": {"en": "no diagnosis recorded", "ja": "記録された診断はありません",
+                        "ko": "기록된 진단이 없습니다"},
+    "rp_students_n": {"en": "{n} students", "ja": "{n} 人", "ko": "{n}명"},
+    "rp_examples": {"en": "examples", "ja": "フィードバックの例", "ko": "피드백 예시"},
+    "rp_attention": {"en": "Needs your attention", "ja": "確認が必要な提出物", "ko": "확인이 필요한 제출물"},
+    "rp_flagged": {"en": "flagged for review", "ja": "要確認（採点の仕組みに触れるコード）",
+                   "ko": "검토 필요(채점 장치를 건드리는 코드)"},
+    "rp_crashed": {"en": "crashed", "ja": "カーネルが停止", "ko": "커널 중단"},
+    "rp_timeout": {"en": "timed out", "ja": "時間切れ", "ko": "시간 초과"},
+    "rp_failed": {"en": "could not be graded", "ja": "採点できなかった提出物", "ko": "채점하지 못한 제출물"},
+    "rp_missing": {"en": "nothing submitted", "ja": "未提出", "ko": "미제출"},
+    "rp_none": {"en": "none", "ja": "なし", "ko": "없음"},
 }
 
 

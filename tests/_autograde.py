@@ -106,3 +106,16 @@ def report(course: Course) -> dict:
 def digest_tree(path: Path) -> dict:
     return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def copy_course(course: Course, target: Path) -> Course:
+    """A copy of a course directory (its SQLite gradebook included) at ``target``."""
+    import shutil
+
+    shutil.copytree(course.root, target)
+    return Course(target)
+
+
+def comparable_report(course: Course) -> list[dict]:
+    """report.json without what depends on the machine (how long a notebook took)."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in json.loads(course.path("report.json").read_text())]

@@ -1,4 +1,5 @@
 """gradcoach_languages.py is the one definition of the course's languages; the rest derives from it."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,25 @@ def test_gradcoach_the_build_and_the_grader_use_the_same_languages():
     assert langs.FALLBACK in langs.LANGUAGES
 
 
-@pytest.mark.parametrize("locale, expected", [("ja_JP.UTF-8", "--lang ja"), ("KO", "--lang ko"), ("C.UTF-8", None)])
-def test_make_release_reads_the_locale_through_the_module(locale, expected):
-    plan = subprocess.run(["make", "-n", "release", f"LANG={locale}"], cwd=ROOT, capture_output=True, text=True).stdout
-    line = next(line for line in plan.splitlines() if "-m autograde" in line)
-    assert (expected in line) if expected else "--lang" not in line
+@pytest.mark.parametrize("given, expected", [("COURSE_LANG=ja", "--lang 'ja'"), ("LANG=ko", "--lang 'ko'"),
+                                             ("COURSE_LANG=ja_JP.UTF-8", "--lang 'ja_JP.UTF-8'")])
+def test_make_release_passes_the_language_given_on_its_command_line(given, expected):
+    plan = subprocess.run(["make", "-n", "release", given], cwd=ROOT, capture_output=True, text=True).stdout
+    assert expected in next(line for line in plan.splitlines() if "-m autograde" in line)
+
+
+@pytest.mark.parametrize("locale", ["en_US.UTF-8", "ja_JP.UTF-8", "C.UTF-8"])
+def test_make_release_never_reads_the_shells_locale(locale):
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_LANG", "LC_ALL")} | {"LANG": locale}
+    plan = subprocess.run(["make", "-n", "release"], cwd=ROOT, capture_output=True, text=True, env=env).stdout
+    assert "--lang" not in next(line for line in plan.splitlines() if "-m autograde" in line)
+
+
+def test_release_refuses_an_unknown_language_and_normalises_a_locale_name(tmp_path):
+    from autograde.__main__ import main
+
+    assert main(["--course", str(tmp_path / "c"), "release", "--lang", "fr"]) == 2
+    assert langs.normalise("ja_JP.UTF-8") == "ja"
 
 
 def test_the_grading_command_line_never_reads_the_test_fixtures():

@@ -1,11 +1,14 @@
-"""Benchmark: grading throughput of autograde vs stock `nbgrader autograde` on the same 40 submissions (target ≥ 2×, identical scores).
+"""Benchmark: grading throughput of autograde on Dask vs stock `nbgrader autograde` on the same 40 submissions (target ≥ 2×, identical scores, linear in workers).
 
 Both grade the same clean submissions of lessons 01 and 02 (20 synthetic students: correct,
 partial, wrong, erroring and unanswered answers, built by autograde/sample_class from the
 solutions) in the same run. Stock is `nbgrader autograde <lesson>` as nbgrader ships it: one
 process, no sandbox, a fresh kernel per notebook. autograde runs with its defaults: one worker per
 core, every kernel in the bubblewrap sandbox. "autograde step" is the same work as stock
-(autograde into the gradebook); "full pipeline" adds the HTML feedback, grades.csv and the report.
+(autograde into the gradebook), run on the embedded Dask cluster with 1 and with 2 workers and on
+an external scheduler with 2 `dask worker` processes (started from the CLI on loopback, as on real
+machines; cluster start-up is not timed); "full pipeline" adds the HTML feedback, grades.csv and
+the report.
 """
 from __future__ import annotations
 
@@ -81,6 +84,7 @@ def setup(workdir: Path):
 
 
 def run() -> str:
+    from autograde.cluster import cli_cluster
     from autograde.grade import default_workers, grade
     from autograde.sandbox import probe
 
@@ -100,10 +104,15 @@ def run() -> str:
         stock_s = time.perf_counter() - start
         stock_scores = _scores(f"sqlite:///{stock / 'gradebook.db'}", "bench", pairs)
 
-        start = time.perf_counter()
-        grade(course, force=True, progress=False, feedback=False, log=lambda *_: None)
-        step_s = time.perf_counter() - start
-        step_scores = _scores(course.db_url, "autograd-course", pairs)
+        def step(**where) -> tuple[float, dict]:
+            start = time.perf_counter()
+            grade(course, force=True, progress=False, feedback=False, log=lambda *_: None, **where)
+            return time.perf_counter() - start, _scores(course.db_url, "autograd-course", pairs)
+
+        one_s, one_scores = step(workers=1)
+        step_s, step_scores = step(workers=2)
+        with cli_cluster(Path(tmp) / "dask", workers=2) as (address, _):
+            ext_s, ext_scores = step(scheduler=address)
 
         start = time.perf_counter()
         grade(course, force=True, progress=False, feedback=True, log=lambda *_: None)
@@ -111,17 +120,21 @@ def run() -> str:
         full_scores = _scores(course.db_url, "autograd-course", pairs)
 
     workers = default_workers()
-    same = sum(stock_scores[p] == step_scores[p] == full_scores[p] for p in pairs)
+    same = sum(stock_scores[p] == one_scores[p] == step_scores[p] == ext_scores[p] == full_scores[p] for p in pairs)
     rate = lambda seconds: n / seconds * 60  # noqa: E731
     lines = ["| pipeline | notebooks | time | notebooks/min | vs stock |", "|---|---:|---:|---:|---:|",
              f"| stock `nbgrader autograde` (1 process, no sandbox) | {n} | {stock_s:.0f} s | {rate(stock_s):.1f} | 1.0× |",
-             f"| autograde step ({workers} workers, sandboxed) | {n} | {step_s:.0f} s | {rate(step_s):.1f} | "
+             f"| autograde step, embedded Dask, 1 worker (sandboxed) | {n} | {one_s:.0f} s | {rate(one_s):.1f} | "
+             f"{stock_s / one_s:.1f}× |",
+             f"| autograde step, embedded Dask, 2 workers | {n} | {step_s:.0f} s | {rate(step_s):.1f} | "
              f"{stock_s / step_s:.1f}× |",
-             f"| full pipeline (+ feedback, grades.csv, report) | {n} | {full_s:.0f} s | {rate(full_s):.1f} | "
+             f"| autograde step, external scheduler, 2 `dask worker` | {n} | {ext_s:.0f} s | {rate(ext_s):.1f} | "
+             f"{stock_s / ext_s:.1f}× |",
+             f"| full pipeline ({workers} workers, + feedback, grades.csv, report) | {n} | {full_s:.0f} s | {rate(full_s):.1f} | "
              f"{stock_s / full_s:.1f}× |", ""]
     verdict = "met" if stock_s / step_s >= TARGET and same == n else "NOT met"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines.append(f"Identical scores: {same} of {n}. Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
+    lines.append(f"2 workers vs 1: {one_s / step_s:.2f}× (linear: 2×). Identical scores: {same} of {n}. Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
                  f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs, "
                  f"load average {load:.1f} at the end.")
     if same != n:

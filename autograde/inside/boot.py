@@ -46,11 +46,13 @@ def prepare(cfg: dict) -> None:
 def run_kernel(cfg: dict, argv: list) -> None:
     """Initialise ipykernel, let the guard take its snapshots, then serve until shutdown."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import autograde_diagnosis
     import autograde_guard
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
     app.initialize(argv)
+    autograde_diagnosis.install(app.shell)  # before the guard's snapshot, which then keeps it
     autograde_guard.install(cfg, app.shell)
     app.start()
 

@@ -176,3 +176,28 @@ def build_download(releases: dict, sources: dict, target: Path, roster: Path = R
             zf.writestr(extra, "not a notebook\n")
     target.write_bytes(buffer.getvalue())
     return target
+
+
+def collect_sample(root: Path, lang: str, *, db_url: str | None = None, log=print):
+    """A fresh course in ``root`` (emptied first) with lessons 01-02 released in ``lang`` from
+    solutions/<lang>/ and this class's download collected, ready for ``grade``."""
+    import shutil
+
+    from ..collect import collect
+    from ..course import REPO, Course, CourseError, lesson_sources, release
+
+    source = REPO / "solutions" / lang
+    lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
+    if len(lessons) < 2:
+        raise CourseError(f"{source} does not have lessons 01 and 02, which the sample class answers: "
+                          "build them with `make notebooks`.")
+    shutil.rmtree(root, ignore_errors=True)
+    course = Course(root, db_url=db_url)
+    release(course, source, lang, sorted(lessons), log=lambda *_: None)
+    releases = {a: nbformat.read(course.release_notebook(a), as_version=4) for a in lessons}
+    sources = {a: nbformat.read(course.source_notebook(a), as_version=4) for a in lessons}
+    download = build_download(releases, sources, course.path("sample_download.zip"))
+    shown = download.relative_to(REPO) if download.is_relative_to(REPO) else download
+    log(f"sample class: {shown} (Moodle-, Canvas- and folder-style names)")
+    collect(course, download, log=log)
+    return course

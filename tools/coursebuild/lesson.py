@@ -14,14 +14,14 @@ from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
 from .config import LANGUAGES, ROOT
 from .formulas import LABEL_PATTERN, display_formulas
+from .markers import HIDDEN_MARKERS
 from .parity import check_groups, check_references
 from .strings import check_table, keys_used, localise
 
 ALLOWED_METADATA = ("lang", "nbgrader", "tags")
 RESERVED_GRADE_IDS = ("course_setup",)  # the setup cell the build adds
-# nbgrader looks for these words anywhere in a line (ClearSolutions, ClearHiddenTests).
+# nbgrader looks for these words anywhere in a line (ClearSolutions; the hidden-test ones: markers.py).
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
-HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
 @dataclass(frozen=True)
