@@ -265,8 +265,10 @@ class _Bridge(torch.autograd.Function):
         if ctx.jacobians is None:
             raise RuntimeError("Trying to backward through the graph a second time (or directly access saved tensors "
                                "after they have already been freed).")
-        flat = grad.reshape(-1)
         out = [None, None]
+        if grad is None:
+            return (*out, *[None] * len(ctx.shapes))
+        flat = grad.reshape(-1)
         for (shape, dtype), jac in zip(ctx.shapes, ctx.jacobians):
             out.append(None if jac is None else (flat.to(jac.dtype) @ jac).reshape(shape).to(dtype))
         return tuple(out)
