@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 import secrets
 import signal
 import tokenize
@@ -30,7 +31,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked
-from traitlets import Bool, Dict, Integer
+from traitlets import Bool, Dict, Integer, default
 
 from .inside.guarded import GUARDED
 from .messages import t
@@ -110,8 +111,13 @@ class SandboxedExecute(Execute):
     guarded_names = Dict(GUARDED, help="Names a test cell uses that are rebound to pristine modules: "
                          "name -> module (inside/guarded.py)").tag(config=True)
     max_output_bytes = Integer(5_000_000, help="Outputs kept per cell (bytes, approx.)").tag(config=True)
-    checker = Bool(True, help="Run the test cells in a checker kernel apart from the student's "
-                   "(inside/checker.py); False: in the student's kernel, behind the guard only").tag(config=True)
+    checker = Bool(help="Run the test cells in a checker kernel apart from the student's (inside/checker.py); "
+                   "False (or AUTOGRADE_CHECKER=0, for benchmarks): in the student's kernel, behind the guard "
+                   "only").tag(config=True)
+
+    @default("checker")
+    def _checker_default(self) -> bool:
+        return os.environ.get("AUTOGRADE_CHECKER", "1") != "0"
 
     def __init__(self, **kw):
         kw["kernel_manager_class"] = SandboxKernelManager
@@ -147,8 +153,7 @@ class SandboxedExecute(Execute):
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         kc = km.client()
         kc.start_channels()
-        run_sync(kc.wait_for_ready)(timeout=self.startup_timeout)
-        self._checker_kc = kc
+        self._checker_kc, self._checker_ready = kc, False  # it starts while the student's first cells run
         self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
 
     def _stop_checker(self) -> None:
@@ -168,6 +173,9 @@ class SandboxedExecute(Execute):
         """Execute ``cell`` in the checker (its outputs, score and errors are the checker's);
         a student kernel that died meanwhile is reported as dying in this cell."""
         target = cell if keep_outputs else copy.deepcopy(cell)
+        if not self._checker_ready:
+            run_sync(self._checker_kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._checker_ready = True
         own = self.km, self.kc
         self.km, self.kc, self._in_checker = self._checker_km, self._checker_kc, True
         try:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from mutation_cases import CASES, R, W
 
 from autograde.course import Course, release
 from autograde.grade import grade
 from autograde.sandbox import probe
 
 from _autograde import ROOT, report, student_notebook, submit
-from mutation_cases import CASES, R, W
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]

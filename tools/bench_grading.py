@@ -6,6 +6,8 @@ solutions) in the same run. Stock is `nbgrader autograde <lesson>` as nbgrader s
 process, no sandbox, a fresh kernel per notebook. autograde runs with its defaults: one worker per
 core, every kernel in the bubblewrap sandbox. "autograde step" is the same work as stock
 (autograde into the gradebook); "full pipeline" adds the HTML feedback, grades.csv and the report.
+The same step with the test cells in the student's kernel (``AUTOGRADE_CHECKER=0``, as before the
+checker process) shows what the checker costs per notebook (target ≤ 20 %).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("correct", "partial", "wrong", "error", "unanswered")
 STUDENTS = 20
 TARGET = 2.0
+SPLIT_TARGET = 0.20
 
 
 def _lessons() -> Path:
@@ -100,6 +103,15 @@ def run() -> str:
         stock_s = time.perf_counter() - start
         stock_scores = _scores(f"sqlite:///{stock / 'gradebook.db'}", "bench", pairs)
 
+        os.environ["AUTOGRADE_CHECKER"] = "0"  # the test cells in the student's kernel, as before issue 11
+        try:
+            start = time.perf_counter()
+            grade(course, force=True, progress=False, feedback=False, log=lambda *_: None)
+            inproc_s = time.perf_counter() - start
+            inproc_scores = _scores(course.db_url, "autograd-course", pairs)
+        finally:
+            os.environ.pop("AUTOGRADE_CHECKER")
+
         start = time.perf_counter()
         grade(course, force=True, progress=False, feedback=False, log=lambda *_: None)
         step_s = time.perf_counter() - start
@@ -118,12 +130,19 @@ def run() -> str:
              f"| autograde step ({workers} workers, sandboxed) | {n} | {step_s:.0f} s | {rate(step_s):.1f} | "
              f"{stock_s / step_s:.1f}× |",
              f"| full pipeline (+ feedback, grades.csv, report) | {n} | {full_s:.0f} s | {rate(full_s):.1f} | "
-             f"{stock_s / full_s:.1f}× |", ""]
+             f"{stock_s / full_s:.1f}× |",
+             f"| autograde step, test cells in the student's kernel (no checker) | {n} | {inproc_s:.0f} s | "
+             f"{rate(inproc_s):.1f} | {stock_s / inproc_s:.1f}× |", ""]
+    split = step_s / inproc_s - 1
+    same_split = sum(inproc_scores[p] == step_scores[p] for p in pairs)
     verdict = "met" if stock_s / step_s >= TARGET and same == n else "NOT met"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines.append(f"Identical scores: {same} of {n}. Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
                  f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs, "
                  f"load average {load:.1f} at the end.")
+    lines.append(f"Cost of the checker process: {split * 100:+.0f} % per notebook (target ≤ +{SPLIT_TARGET * 100:.0f} %: "
+                 f"{'met' if split <= SPLIT_TARGET and same_split == n else 'NOT met'}); identical scores with and "
+                 f"without it: {same_split} of {n}.")
     if same != n:
         lines.append("Differences: " + ", ".join(f"{s}/{a}: stock {stock_scores[(s, a)]} vs {step_scores[(s, a)]}"
                                                for s, a in pairs if stock_scores[(s, a)] != step_scores[(s, a)]))

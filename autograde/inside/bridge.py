@@ -22,7 +22,6 @@ from collections import Counter
 import torch
 from wire import decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
 
-MAX_OUTPUT = 100_000
 MAX_JACOBIAN = 1_000_000
 _TensorBase = torch._C.TensorBase
 _grad_get = _TensorBase.__dict__["grad"].__get__
@@ -145,7 +144,7 @@ def _jacobian(t, leaves):
             flat = t.reshape(-1)
             for k in range(n):
                 grads = _autograd_grad(flat[k], leaves, retain_graph=True, allow_unused=True)
-                for row, g, leaf in zip(rows, grads, leaves):
+                for row, g, leaf in zip(rows, grads, leaves, strict=True):
                     row.append(torch.zeros(leaf.numel(), dtype=leaf.dtype) if g is None else g.detach().reshape(-1))
     except RuntimeError:  # the answer already ran backward and freed its graph
         return None
@@ -199,15 +198,19 @@ class _Call:
         watch = _Watch(req.get("rules", []))
         raised, result = None, None
         grad_enabled = bool(req.get("grad_enabled", True))
+        saved = []
+        counting = torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(1) or t, lambda t: t) \
+            if req.get("count_saved") else contextlib.nullcontext()
         with torch.set_grad_enabled(grad_enabled):
             try:
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), watch:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), watch, counting:
                     result = fn(*args, **kwargs)
             except BaseException as exc:  # noqa: BLE001 - what the function raised goes to the checker
                 raised = _raised(exc)
             grad_after = torch.is_grad_enabled()
-        reply = {"raised": raised, "output": out.getvalue()[:MAX_OUTPUT], "calls": dict(watch.calls),
-                 "forbidden": watch.forbidden, "grad_enabled": grad_after}
+        # what the function printed stays here: a test cell shows the checker's output only
+        reply = {"raised": raised, "calls": dict(watch.calls),
+                 "forbidden": watch.forbidden, "grad_enabled": grad_after, "saved": len(saved)}
         targets = [leaf for _t, leaf, _raw in self.args_in]
         index = {id(t): i for i, (t, _leaf, _raw) in enumerate(self.args_in)}
         if raised is None:
@@ -254,8 +257,8 @@ class _Watch:
         self.patched = []
 
     def __enter__(self):
-        from gradcoach.rules import RuleBroken, _resolve
         from gradcoach.i18n import t
+        from gradcoach.rules import RuleBroken, _resolve
 
         forbidden = {n: r.get("why") for r in self.rules if r.get("kind") == "forbid" for n in r.get("names", [])}
         names = {n for r in self.rules for n in r.get("names", []) if type(n) is str}

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import base64
 import builtins
-import math
 import marshal
+import math
 import sys
 import types
 
@@ -219,7 +219,7 @@ def encode_function(fn, encode_value, depth: int) -> dict:
 
 def _filled(cell) -> bool:
     try:
-        cell.cell_contents
+        cell.cell_contents  # noqa: B018 - raises ValueError when the cell is empty
     except ValueError:
         return False
     return True
