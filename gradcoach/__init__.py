@@ -20,8 +20,10 @@ import torch
 
 from . import check as _check_mod
 from . import graph, plotting  # noqa: F401 - gc.graph, gc.plotting (they import matplotlib/torchviz only when called)
-from ._safe import value_to_f64
+from ._safe import NotGenuine, describe, value_to_f64
 from .check import GradcoachAssertionError, checked_labels
+from .evaluate import usage_error
+from .evidence import last_answer
 from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
@@ -79,16 +81,28 @@ def check_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=No
 
 
 def _formula_check(f, formula, at, v, atol, rtol, label, reveal):
-    points = at if type(at) in (tuple, list) else (at,)
-    inputs = tuple(torch.tensor(value_to_f64(p), dtype=torch.float64, requires_grad=True) for p in points)
-    with torch.enable_grad():
-        out = f(*inputs)
-        # no grad_outputs for a scalar: passing one makes torch import a large module on first use
-        if v is not None:
-            weights = torch.as_tensor(value_to_f64(v)).reshape(out.shape)
-        else:  # a vector output without v is reported as such by the check below
-            weights = None if out.numel() == 1 else torch.ones_like(out)
-        grads = torch.autograd.grad(out, inputs, grad_outputs=weights, allow_unused=True)
+    if not callable(f):
+        raise usage_error("usage_not_callable", name="f", kind=describe(f))
+    if type(at) is list and at and all(type(p) in (int, float) for p in at):
+        points = (at,)  # a list of numbers is one vector point; a tuple holds one point per input
+    else:
+        points = at if type(at) in (tuple, list) else (at,)
+    try:
+        inputs = tuple(torch.tensor(value_to_f64(p) if type(p) is not list else [float(q) for q in p],
+                                    dtype=torch.float64, requires_grad=True) for p in points)
+    except (NotGenuine, TypeError, ValueError):
+        raise usage_error("usage_at", kind=describe(at)) from None
+    try:
+        with torch.enable_grad():
+            out = f(*inputs)
+            # no grad_outputs for a scalar: passing one makes torch import a large module on first use
+            if v is not None:
+                weights = torch.as_tensor(value_to_f64(v)).reshape(out.shape)
+            else:  # a vector output without v is reported as such by the check below
+                weights = None if out.numel() == 1 else torch.ones_like(out)
+            grads = torch.autograd.grad(out, inputs, grad_outputs=weights, allow_unused=True)
+    except Exception as exc:  # noqa: BLE001 - the student's f: say what failed, in their language
+        raise usage_error("usage_f_failed", error=f"{type(exc).__name__}: {exc}") from None
     grads = tuple(torch.zeros_like(x) if g is None else g.detach() for g, x in zip(grads, inputs, strict=True))
     got = grads if len(grads) > 1 else grads[0]
     return _check_mod._gradient_check("formula", inputs if len(inputs) > 1 else inputs[0], f, formula,
@@ -153,9 +167,11 @@ def answer(fn, *args, **kwargs):
     """Call a student's exercise function; a stub becomes a localized "not answered yet", any
     other error gets gradcoach's explanation."""
     __tracebackhide__ = True
+    if not callable(fn):
+        raise usage_error("usage_not_callable", name="fn", kind=describe(fn))
     name = getattr(fn, "__name__", "answer")
-    _check_mod._last_answer.clear()
-    _check_mod._last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
+    last_answer.clear()
+    last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
@@ -168,5 +184,5 @@ def answer(fn, *args, **kwargs):
     if result is None:
         raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")),
                                       codes=("answer_returned_none",))
-    _check_mod._last_answer["result"] = result  # its evidence is used only for checks of this result
+    last_answer["result"] = result  # its evidence is used only for checks of this result
     return result

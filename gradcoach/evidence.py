@@ -1,8 +1,7 @@
 """Evidence a diagnosis may rest on: facts gradcoach measures, never guesses.
 
-- :func:`grad_was_accumulated`: whether ``.grad`` was added to after it was first written (the
-  version counter of a plain ``.grad`` moves with every in-place accumulation; under
-  ``create_graph=True`` an accumulated ``.grad`` is made by an addition).
+- :func:`grad_was_accumulated`: whether ``.grad`` was certainly written by one backward pass (its
+  version counter never moved); a moved counter is no proof of a second pass (see there).
 - :func:`rerun_backward_calls`: how many backward passes the student's answer function runs.
 - :func:`fresh_autograd`: autograd's own answer for ``f`` at fresh float64 leaves.
 - :func:`custom_functions`: the custom ``autograd.Function`` classes in a graph.
@@ -28,22 +27,62 @@ _GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 _HERE = str(Path(__file__).parent)
 
 
+#: what gc.answer saw last: the student's function, its arguments and its result; the evidence it
+#: gives (re-running the function) applies only to checks of that result
+last_answer: dict = {}
+
+
+def answered_fn(x):
+    """The student's function whose gc.answer(...) result is (or contains) ``x``, if any."""
+    result = last_answer.get("result")
+    answered = result is x or (type(result) in (tuple, list) and any(r is x for r in result))
+    return last_answer.get("fn") if answered else None
+
+
 def grad_was_accumulated(x) -> bool | None:
-    """True when ``x.grad`` was added to after it was first written, False when it was written
-    once, None when the tensor cannot tell."""
+    """False when ``x.grad`` was certainly written by a single backward pass; None otherwise.
+
+    A plain ``.grad`` that was never modified in place (version 0) was written once: a second
+    backward adds to it in place. A version ≥ 1 proves nothing by itself: within ONE pass the
+    contributions of a tensor used twice (``x * x``, ``x ** 3 + 12 * x``) are summed in place in
+    the gradient buffer that then becomes ``.grad``. Under ``create_graph=True`` the same holds for
+    the addition in ``.grad``'s graph. Only re-running the student's code tells (see
+    :func:`rerun_backward_calls`)."""
     if not is_tensor(x):
         return None
     g = grad_of(x)
     if g is None:
         return None
-    if g.grad_fn is None:
-        return g._version >= 1
-    name = type(g.grad_fn).__name__
-    if name.startswith("AddBackward"):
-        return True
-    if name.startswith("CopyBackwards"):
+    if g.grad_fn is None and g._version == 0:
         return False
     return None
+
+
+def grad_fingerprint(g) -> tuple:
+    """What a ``.grad`` shows of how it was written: its version counter and its grad_fn's type."""
+    return (g._version, type(g.grad_fn).__name__ if g.grad_fn is not None else None)
+
+
+def backward_fingerprints(f, bases, index, passes: int, v=None, create_graph: bool = False):
+    """``.grad``'s fingerprint of input ``index`` after each of ``passes`` backward passes of ``f``
+    at fresh leaves (what k runs of f leave behind), or None when f cannot be run so."""
+    import warnings
+    prints = []
+    try:
+        leaves = [b.clone().requires_grad_() for b in bases]
+        with torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # create_graph=True warns about a reference cycle
+            for _ in range(passes):
+                out = f(*leaves)
+                weights = None if v is None else torch.as_tensor(v, dtype=out.dtype).reshape(out.shape)
+                out.backward(weights, create_graph=create_graph)
+                g = leaves[index].grad
+                if g is None:
+                    return None
+                prints.append(grad_fingerprint(g))
+    except Exception:  # noqa: BLE001
+        return None
+    return prints
 
 
 def rerun_backward_calls(fn, args, kwargs) -> int | None:
@@ -63,7 +102,7 @@ def rerun_backward_calls(fn, args, kwargs) -> int | None:
     torch.autograd.backward, torch.autograd.grad = (counting(o) for o in originals)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            fn(*[a.detach().clone() if is_tensor(a) else a for a in args], **kwargs)
+            fn(*[a.detach().clone().requires_grad_(a.requires_grad) if is_tensor(a) else a for a in args], **kwargs)
     except Exception:  # noqa: BLE001 - no evidence then
         return None
     finally:

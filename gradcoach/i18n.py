@@ -22,12 +22,11 @@ _warned_env: set[str] = set()
 
 def _normalise(code: str) -> str:
     """'ja_JP.UTF-8' → 'ja'; raise ValueError for a language we do not have."""
-    if not isinstance(code, str):
-        raise ValueError(f"gradcoach: language must be a string such as 'en', 'ja' or 'ko', not {code!r}")
-    short = normalise(code)
+    short = normalise(code) if isinstance(code, str) else None
     if short is None:
-        names = ", ".join(english_name(lang) for lang in LANGUAGES)
-        raise ValueError(f"gradcoach: unknown language {code!r}. Choose one of: {', '.join(LANGUAGES)} ({names}).")
+        from .evaluate import usage_error  # evaluate imports this module
+        names = ", ".join(f"{lang} ({english_name(lang)})" for lang in LANGUAGES)
+        raise usage_error("usage_language", code=repr(code), choices=names)
     return short
 
 
@@ -42,12 +41,14 @@ def language() -> str:
     """The language in effect: GRADCOACH_LANG if valid, else the one set, else English."""
     env = os.environ.get("GRADCOACH_LANG")
     if env:
-        try:
-            return _normalise(env)
-        except ValueError as exc:
-            if env not in _warned_env:
-                _warned_env.add(env)
-                warnings.warn(f"{exc} Ignoring GRADCOACH_LANG.", stacklevel=2)
+        short = normalise(env)
+        if short is not None:
+            return short
+        if env not in _warned_env:
+            _warned_env.add(env)
+            names = ", ".join(f"{lang} ({english_name(lang)})" for lang in LANGUAGES)
+            message = t("usage_language", lang=_chosen or FALLBACK, code=f"GRADCOACH_LANG={env!r}", choices=names)
+            warnings.warn(f"{message} Ignoring GRADCOACH_LANG.", stacklevel=2)
     return _chosen or FALLBACK
 
 

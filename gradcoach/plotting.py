@@ -101,7 +101,8 @@ def use_cjk_font(lang: str | None = None) -> str | None:
 
     lang = lang or language()
     if lang not in LANGUAGES:
-        raise ValueError(f"gradcoach: unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+        from .i18n import _normalise
+        lang = _normalise(lang)  # 'ja_JP.UTF-8' → 'ja'; a language we do not have: a usage error
     if lang == "en":
         return None
     if _chosen.get(lang) is None:

@@ -171,3 +171,12 @@ class Report:
             parts.append(f'<div class="gradcoach-note" style="margin:4px 0;color:#555">{_html_text(n)}</div>')
         parts.append("</div>")
         return "".join(parts)
+
+
+def fail(report: Report, code: str, **values) -> Report:
+    """Record the diagnosis ``code`` (once) with its message in the notebook's language."""
+    report.passed = False
+    if code not in report.codes:
+        report.codes.append(code)
+        report.messages.append(t(code, **values))
+    return report

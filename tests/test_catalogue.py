@@ -77,6 +77,18 @@ def test_translation_keeps_the_code_in_backticks_unchanged(lang):
     assert not wrong, f"{lang}.json: code spans added, lost or changed: {wrong}"
 
 
+API_NAME = re.compile(r"\btorch(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_translation_keeps_torch_api_names_outside_backticks_unchanged(lang):
+    # "torch.autograd.grad" is code even in running text: translating "autograd" in it breaks it
+    messages = load(lang)
+    wrong = {key: sorted(set(API_NAME.findall(EN[key])) ^ set(API_NAME.findall(messages[key])))
+             for key in EN if set(API_NAME.findall(EN[key])) != set(API_NAME.findall(messages[key]))}
+    assert not wrong, f"{lang}.json: torch names changed: {wrong}"
+
+
 @pytest.mark.parametrize("lang", ("en",) + TRANSLATED)
 def test_backticks_pair_up_so_code_spans_render(lang):
     odd = [k for k, v in load(lang).items() if v.count("`") % 2]

@@ -76,7 +76,7 @@ def test_gradient_accumulated_k_times(k):
     for _ in range(k):
         cube(x).backward()
     report = gc.check(x, cube, dcube)
-    assert codes(report) == ["accumulated"]
+    assert codes(report) == ["accumulated_likely"]
     assert f"{k}" in report.messages[0] and "x.grad = None" in report.messages[0]
 
 
@@ -189,7 +189,9 @@ def test_second_derivative_diagnosis_accumulated():
     for _ in range(2):
         (fx,) = torch.autograd.grad(f(x, w), x, create_graph=True)
         fx.backward()
-    assert codes(gc.check_second((x, w), f, (2.0, 10.0), first=x)) == ["accumulated"]
+    # scalars whose .grad went through create_graph: nothing proves a second pass, both causes are named
+    report = gc.check_second((x, w), f, (2.0, 10.0), first=x)
+    assert codes(report) == ["integer_factor_unknown"] and "2 times" in report.messages[0]
 
 
 def test_formula_check_sign_and_factor():

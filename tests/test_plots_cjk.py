@@ -116,7 +116,7 @@ def test_cjk_font_is_a_fallback_after_the_latin_font():
 
 def test_english_needs_no_font_and_unknown_languages_are_refused():
     assert plotting.use_cjk_font("en") is None
-    with pytest.raises(ValueError, match="unknown language"):
+    with pytest.raises(ValueError, match="Unknown language .fr."):
         plotting.use_cjk_font("fr")
 
 

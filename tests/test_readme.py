@@ -70,3 +70,24 @@ def test_screenshot_is_a_small_png():
 @pytest.mark.parametrize("lang", ["ja", "ko"])
 def test_readme_uses_the_glossary_terms(lang):
     assert not find_banned((ROOT / READMES[lang]).read_text(encoding="utf-8"), lang)
+
+
+@pytest.mark.parametrize("lang", READMES)
+def test_readme_mistake_example_prints_what_the_readme_quotes(lang):
+    import contextlib
+    import io
+
+    import gradcoach as gc
+    text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
+    after = text.split("<!-- gradcoach-mistake -->", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    quoted = after.split("```", 2)[2].lstrip().split("\n", 1)[0]
+    assert quoted.startswith("> ")
+    gc.set_language(lang)
+    try:
+        namespace = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code.replace("gc.check(", "report = gc.check("), namespace)
+    finally:
+        gc.set_language("en")
+    assert namespace["report"].messages[0] == quoted[2:]

@@ -1,0 +1,503 @@
+"""Why a gradient check failed: a :class:`Comparison` of what was compared, and named rules.
+
+Each rule states the evidence it needs and tests its hypothesis before it speaks (re-running the
+student's function, counting backward passes, comparing with another row); where the evidence is
+not conclusive a rule stays silent or the message lists the likely causes in order. The first rule
+that speaks gives the diagnosis; :func:`rule_mismatch` always can.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+
+import torch
+
+from . import compare
+from ._safe import grad_of, is_tensor, np, value_to_f64
+from .evidence import (
+    answered_fn,
+    backward_fingerprints,
+    caller_source,
+    custom_functions,
+    first_derivative,
+    fresh_autograd,
+    grad_fingerprint,
+    grad_was_accumulated,
+    last_answer,
+    rerun_backward_calls,
+)
+from .finite_diff import STEP1, second_order
+from .i18n import t
+from .report import Report, fail, fmt
+
+LOW_PRECISION = {torch.float32: 1e-3, torch.float16: 5e-2, torch.bfloat16: 5e-2}
+_IN_PLACE = re.compile(r"\.data\b|\b(?!requires_grad_\()\w+_\(|\+=|-=|\*=|/=")  # requires_grad_ changes no value
+
+
+_CULPRITS = [(r"\.detach\(\)", ".detach()"), (r"\.data\b", ".data"), (r"\.item\(\)", ".item()"),
+             (r"\.numpy\(\)", ".numpy()"), (r"no_grad", "torch.no_grad()"), (r"\.tolist\(\)", ".tolist()"),
+             (r"\bfloat\(", "float(...)"), (r"inference_mode", "torch.inference_mode()")]
+
+
+def _find_culprit(*functions) -> str | None:
+    for fn in functions:
+        if fn is None:
+            continue
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            continue
+        code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+        for pattern, shown in _CULPRITS:
+            if re.search(pattern, code):
+                return shown
+    return None
+
+
+def _graph_reaches(f, inputs, x) -> bool:
+    """Does autograd connect f(*inputs) to x? (No .grad is touched.)"""
+    try:
+        with torch.enable_grad():
+            out = f(*inputs)
+        if not is_tensor(out) or not out.requires_grad:
+            return False
+        (g,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+        return g is not None
+    except Exception:  # f may not even run on these tensors; then we cannot tell
+        return True
+
+
+def _accumulated(x, f, bases, index, k, varr):
+    """Was ``x.grad`` added to by more than one backward pass? "accumulated" when re-running the
+    student's answer function counted the passes; "accumulated_likely" when ``.grad`` looks exactly
+    like k passes of ``f`` and not like one; False when it was certainly written once; else None."""
+    once = grad_was_accumulated(x)
+    if once is not None:
+        return once
+    fn = answered_fn(x)
+    if fn is not None:
+        calls = rerun_backward_calls(fn, last_answer.get("args", ()), last_answer.get("kwargs", {}))
+        if calls is not None and calls >= 2:
+            return "accumulated"
+    g = grad_of(x)
+    if g.numel() == 1:  # at one point any wrong value is some multiple: the ratio is no evidence
+        return None
+    passes = k if k is not None else 2
+    prints = backward_fingerprints(f, bases, index, passes, varr, create_graph=g.grad_fn is not None)
+    if prints and grad_fingerprint(g) == prints[-1] != prints[0]:
+        return "accumulated_likely"
+    return None
+
+
+def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
+    if not x.requires_grad:
+        return fail(report, "grad_none_requires_grad", name=name)
+    if x.grad_fn is not None:
+        return fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
+    student_fn = answered_fn(x)
+    culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
+    if culprit is None and student_fn is not None:
+        # blame a .detach() in the student's code only when its backward() really ran and missed x
+        calls = rerun_backward_calls(student_fn, last_answer.get("args", ()), last_answer.get("kwargs", {}))
+        if calls == 0:
+            return fail(report, "grad_none_backward_never_called", name=name, fn=student_fn.__name__)
+        if calls is not None:
+            culprit = _find_culprit(student_fn) or ""
+    if culprit is not None:
+        reason = t("culprit_found", culprit=culprit) if culprit else t("culprit_unknown", name=name)
+        return fail(report, "grad_none_graph_cut", name=name, culprit=reason)
+    return fail(report, "grad_none_no_backward", name=name)
+
+
+
+def _point_text(names, points, block_index, flat_index) -> str:
+    if all(p.size == 1 for p in points):
+        return ", ".join(f"{n} = {fmt(p.reshape(-1)[0])}" for n, p in zip(names, points, strict=True))
+    p = points[block_index]
+    idx = np.unravel_index(flat_index, p.shape) if p.ndim else ()
+    where = names[block_index] + (f"[{', '.join(map(str, idx))}]" if idx else "")
+    return f"{where} = {fmt(p.reshape(-1)[flat_index])}"
+
+
+
+def _fd_text(fd, blocks) -> str:
+    if fd.elementwise:
+        return ", ".join(fmt(x) for b in blocks for x in b.fd.reshape(-1)[:3])
+    return ", ".join(fmt(e) for e in fd.estimates)
+
+
+def _worst(blocks):
+    """(block index, flat index) of the element furthest outside its tolerance."""
+    best, where = -1.0, (0, 0)
+    for i, b in enumerate(blocks):
+        if b.ok is None or b.ok.all():
+            continue
+        errs = np.where(b.ok, -1.0, np.nan_to_num(b.abs_err, nan=np.inf)).reshape(-1)
+        j = int(np.argmax(errs))
+        if errs[j] > best:
+            best, where = errs[j], (i, j)
+    return where
+
+
+
+
+@dataclass
+class Comparison:
+    """What a failed check compared, and the evidence its diagnosis may draw on. The expensive
+    evidence (re-running f, counting backward passes) is gathered only when a rule asks for it."""
+
+    report: Report
+    kind: str  # "grad", "second" or "formula"
+    names: list  # the inputs' parameter names
+    points: list  # the inputs' values (float64 arrays)
+    blocks: list  # one Block per input: got, analytic, finite differences, verdicts
+    got_names: list
+    exps: list | None  # the analytic answer per input (float64 arrays), or None
+    fd: object  # the FDResult
+    B: bool  # got agrees with finite differences
+    C: bool | None  # the analytic answer agrees with finite differences (None without one)
+    atol: float
+    f: object  # the function under check, evaluated in float64
+    bases: list  # float64 copies of the inputs
+    varr: object  # the weights v of a vector output, or None
+    out_arr: object  # f's output at the inputs
+    reveal: bool
+    from_grad: bool  # got was read from .grad (not passed as got=)
+    inputs: tuple
+    dtype: object  # the dtype the student computed in
+    first: int | None = None  # check_second's row
+    w: object = None  # check_second's weights on the first derivative
+    _cache: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.bi, self.fi = _worst(self.blocks)
+        self.block = self.blocks[self.bi]
+        self.g = self.block.got.reshape(-1)
+        self.e = self.exps[self.bi].reshape(-1) if self.exps is not None else None
+        self.ref = self.e if self.e is not None else (self.block.fd.reshape(-1) if self.block.fd is not None else self.g)
+        self.point = _point_text(self.names, self.points, self.bi, self.fi)
+        self.name = self.got_names[self.bi]
+        self.inp = self.names[self.bi]
+        self.ratio = compare.common_ratio(self.g, self.ref, self.atol)
+        self.k = compare.as_integer(self.ratio) if self.ratio is not None else None
+        fd, e = self.fd, self.e
+        if e is not None and fd.elementwise and self.block.fd is not None:
+            d = self.block.fd.reshape(-1)
+            self.b_here = bool(compare.close(self.g, d, self.atol * 10 + 10 * fd.roundoff, compare.FD_RTOL[2]).all())
+            self.c_here = bool(compare.close(e, d, 10 * fd.roundoff + 1e-10, compare.FD_RTOL[1]).all())
+        else:
+            self.b_here, self.c_here = self.B, self.C
+
+    def fail(self, code: str, **values) -> Report:
+        return fail(self.report, code, **values)
+
+    @property
+    def accumulated(self):
+        """"accumulated"/"accumulated_likely"/False/None: see :func:`_accumulated`."""
+        if "accumulated" not in self._cache:
+            x = self.inputs[self.bi]
+            self._cache["accumulated"] = (
+                (_accumulated(x, self.f, self.bases, self.bi, self.k, self.varr) if self.kind == "grad"
+                 else grad_was_accumulated(x)) if self.from_grad else False)
+        return self._cache["accumulated"]
+
+    @property
+    def fresh(self):
+        """autograd's answer for f at fresh leaves, and the graph's output (see fresh_autograd)."""
+        if "fresh" not in self._cache:
+            self._cache["fresh"] = fresh_autograd(self.f, self.bases, self.varr, self.first)
+        return self._cache["fresh"]
+
+
+# -- the rules, in the order they are tried; each tests its hypothesis before it speaks -----------
+
+def rule_projections_only(c: Comparison):
+    """A large input without an analytic answer: only uᵀ·gradient along the probes is known."""
+    if c.e is None and c.block.fd is None:
+        return _diagnose_projections(c)
+    return None
+
+
+def rule_formula_under_test(c: Comparison):
+    """check_formula: the student's formula is compared with autograd (trusted)."""
+    if c.kind != "formula":
+        return None
+    if not np.isfinite(c.g).all():
+        return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
+    return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+
+
+def rule_not_finite(c: Comparison):
+    """NaN or inf in the gradient or in the analytic answer: named with the element."""
+    g, e = c.g, c.e
+    if not np.isfinite(g).all():
+        bad = int(np.flatnonzero(~np.isfinite(g))[0])
+        c.fail("nan_got", name=c.name, point=_point_text(c.names, c.points, c.bi, bad))
+        if e is not None and not np.isfinite(e[bad]):
+            c.fail("nan_expected", point=_point_text(c.names, c.points, c.bi, bad))
+        return c.report
+    if e is not None and not np.isfinite(e).all():
+        bad = int(np.flatnonzero(~np.isfinite(e))[0])
+        return c.fail("nan_expected", point=_point_text(c.names, c.points, c.bi, bad))
+    return None
+
+
+def rule_reference_wrong(c: Comparison):
+    """The gradient agrees with finite differences and the analytic answer does not: the formula
+    is wrong (in check_formula's words)."""
+    if c.e is not None and c.b_here and c.c_here is False:
+        return _formula_wrong(c.report, c.e, c.g, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+    return None
+
+
+def rule_low_precision(c: Comparison):
+    """Work in float32/float16/bfloat16, off by no more than that precision can explain."""
+    if c.dtype in LOW_PRECISION and compare.close(c.g, c.ref, compare.NEAR_ATOL, LOW_PRECISION[c.dtype]).all():
+        rel = float(np.max(np.abs(c.g - c.ref) / np.maximum(np.abs(c.ref), 1e-300)))
+        return c.fail("float32_near", rel=rel, dtype=str(c.dtype).replace("torch.", ""))
+    return None
+
+
+def rule_wrong_weights(c: Comparison):
+    """A vector output: the gradient is vᵀJ for v = 1 or 1/m, or the forward product J·v."""
+    if c.kind != "grad" or c.varr is None or c.out_arr.size <= 1:
+        return None
+    which = _wrong_v(c.f, c.bases, c.bi, c.g, c.out_arr.size, c.atol)
+    if which:
+        return c.fail("wrong_v", name=c.name, which=t(which))
+    if _is_jv(c.f, c.bases, c.bi, c.g, c.varr, c.atol):
+        return c.fail("jv_not_vjp", name=c.name, input=c.inp)
+    return None
+
+
+def rule_autograd_wrong_on_f(c: Comparison):
+    """Analytic answer and finite differences agree, the gradient does not: is autograd itself
+    wrong on f (a custom backward, a partly cut graph)? Tested by running it afresh."""
+    if c.e is not None and c.c_here and not c.b_here:
+        return _autograd_wrong_on_f(c.report, c.f, c.fresh, c.bi, c.e)
+    return None
+
+
+def rule_common_factor(c: Comparison):
+    """The gradient is the same multiple of the answer everywhere: accumulation (on evidence), a
+    sign, a constant factor, a sum for a mean."""
+    ratio, k, g = c.ratio, c.k, c.g
+    if ratio is None:
+        return None
+    if k is not None and c.accumulated:
+        return c.fail(c.accumulated, name=c.name, k=k, input=c.inp)
+    if k is not None and c.accumulated is None:  # nothing tells: both causes are named
+        return c.fail("integer_factor_unknown", name=c.name, k=k, input=c.inp)
+    if g.size > 1 and abs(ratio + 1) <= 1e-3:
+        return c.fail("sign_flipped", name=c.name)
+    frac = compare.as_simple_fraction(ratio, g.size)
+    if frac and abs(ratio - 1) > 1e-3 and g.size > 1:
+        if k is not None and k in {b.numel() for b in c.bases} | {c.out_arr.size}:
+            return c.fail("constant_factor_sum_mean", name=c.name, factor=frac, hint=" " + t("hint_sum_mean", k=k))
+        return c.fail("constant_factor", name=c.name, factor=frac)
+    return None
+
+
+def rule_second_includes_first(c: Comparison):
+    """check_second: .grad holds f″ + f′ (backward(create_graph=True) filled it first)."""
+    if c.kind != "second" or not c.from_grad or c.bi != c.first or c.e is None:
+        return None
+    fx = first_derivative(c.f, c.bases, c.first)
+    if fx is not None and compare.close(c.g, c.e + fx.reshape(-1), c.atol * 10, 1e-6).all():
+        return c.fail("second_includes_first", name=c.name, input=c.inp)
+    return None
+
+
+def rule_second_wrong_first(c: Comparison):
+    """check_second: the derivative of another input's first derivative (matched by finite differences)."""
+    if c.kind != "second":
+        return None
+    other = _other_first(c.f, c.bases, c.first, c.w, c.blocks, c.atol)
+    if other is not None:
+        return c.fail("second_wrong_first", name=c.name, first=c.names[c.first], other=c.names[other])
+    return None
+
+
+def rule_grad_from_elsewhere(c: Comparison):
+    """autograd run afresh on f agrees with finite differences (and the analytic answer), the
+    gradient does not: it came from another computation; the causes are listed, likeliest first."""
+    if c.e is None and c.block.fd is not None:  # no analytic answer: autograd afresh may stand in
+        fresh = c.fresh[0]
+        order = 2 if c.kind == "second" else 1
+        if fresh is not None and compare.close(fresh[c.bi].reshape(-1), c.block.fd.reshape(-1),
+                                               10 * c.fd.roundoff + 1e-10, compare.FD_RTOL[order]).all():
+            return _grad_from_elsewhere(c.report, c.name, c.inp, c.g, fresh[c.bi].reshape(-1), fresh, c.accumulated,
+                                        c.from_grad, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+    if c.e is not None and c.c_here and not c.b_here:
+        return _grad_from_elsewhere(c.report, c.name, c.inp, c.g, c.e, c.fresh[0], c.accumulated, c.from_grad,
+                                    c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+    return None
+
+
+def rule_mismatch(c: Comparison):
+    """Nothing more is known: where it differs most, and by how much."""
+    if c.reveal:
+        return c.fail("mismatch", name=c.name, point=c.point, got=fmt(c.g[c.fi]), expected=fmt(c.ref[c.fi]))
+    return c.fail("mismatch_hidden", name=c.name, point=c.point)
+
+
+RULES = [rule_projections_only, rule_formula_under_test, rule_not_finite, rule_reference_wrong,
+         rule_low_precision, rule_wrong_weights, rule_autograd_wrong_on_f, rule_common_factor,
+         rule_second_includes_first, rule_second_wrong_first, rule_grad_from_elsewhere, rule_mismatch]
+
+
+def diagnose(comparison: Comparison) -> Report:
+    """The first rule whose hypothesis the evidence confirms speaks; rule_mismatch always does."""
+    for rule in RULES:
+        report = rule(comparison)
+        if report is not None:
+            return report
+    return comparison.report
+
+def _diagnose_projections(c: Comparison):
+    """Without an analytic answer a large gradient is seen only through uᵀ·gradient. If every
+    direction shows the same ratio to the finite difference, the gradient is that multiple of the
+    true one (four random directions leave no other explanation); otherwise no cause is claimed."""
+    ratio = None
+    if all(abs(est) > 0 for _, est in c.fd.projections):
+        ratios = [ug / est for ug, est in c.fd.projections]
+        ratio = ratios[0]
+        if not all(abs(r - ratio) <= 1e-3 * max(1.0, abs(ratio)) for r in ratios):
+            ratio = None
+    if ratio is not None and abs(ratio - 1) > 1e-3:
+        sizes = {b.numel() for b in c.bases} | {c.out_arr.size}
+        k = compare.as_integer(ratio)
+        accumulated = _accumulated(c.inputs[c.bi], c.f, c.bases, c.bi, k, c.varr) if c.from_grad else False
+        if k is not None and accumulated:
+            return c.fail(accumulated, name=c.name, k=k, input=c.inp)
+        if k is not None and accumulated is None:
+            return c.fail("integer_factor_unknown", name=c.name, k=k, input=c.inp)
+        if abs(ratio + 1) <= 1e-3:
+            return c.fail("sign_flipped", name=c.name)
+        inverse = round(1 / ratio)
+        if k in sizes or (inverse in sizes and abs(ratio * inverse - 1) <= 1e-3):
+            factor = str(k) if k in sizes else f"1/{inverse}"
+            return c.fail("constant_factor_sum_mean", name=c.name, factor=factor,
+                          hint=" " + t("hint_sum_mean", k=k if k in sizes else inverse))
+        twelfths = round(ratio * 12)  # the probes measure a ratio to ~1e-5: snap it to a simple fraction
+        frac = compare.as_simple_fraction(twelfths / 12 if abs(ratio * 12 - twelfths) <= 1e-3 * abs(ratio * 12)
+                                          else ratio, 2)
+        if frac:
+            return c.fail("constant_factor", name=c.name, factor=frac)
+    ug, est = c.fd.projections[c.fd.shown]  # the direction the footer shows
+    return c.fail("projection_mismatch", name=c.name, size=sum(b.numel() for b in c.bases),
+                  got=fmt(ug) if c.reveal else t("hidden_value"),
+                  fd=fmt(est) if c.reveal else t("hidden_value"))
+
+
+def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, blocks, fi):
+    """The analytic formula disagrees with autograd and finite differences (which agree): its sign,
+    a constant factor, or just wrong."""
+    c = compare.common_ratio(formula, autograd, atol)
+    if c is not None and abs(c + 1) <= 1e-3 and formula.size > 1:
+        return fail(report, "formula_sign_flipped")
+    frac = compare.as_simple_fraction(c, formula.size) if c is not None else None
+    if frac and abs(c - 1) > 1e-3:
+        return fail(report, "formula_constant_factor", factor=frac)
+    if reveal:
+        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+        return fail(report, "formula_wrong", point=point, analytic=fmt(formula[fi]), autograd=fmt(autograd[fi]), fd=fdv)
+    return fail(report, "formula_wrong_hidden", point=point)
+
+
+def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
+    """The diagnosis when autograd, run afresh on ``f``, disagrees with ``f``'s own finite differences
+    (which the analytic answer matches): a custom backward or a partly cut graph; else None."""
+    fresh, out = fresh_and_out
+    if fresh is None or compare.close(fresh[bi].reshape(-1), e, 1e-8, 1e-6).all():
+        return None
+    custom = custom_functions(out)
+    if custom:
+        return fail(report, "custom_backward_wrong", function=", ".join(custom))
+    culprit = _find_culprit(f)
+    return fail(report, "autograd_partial_cut",
+                 culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))
+
+
+def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad, point, reveal, block, fd, blocks,
+                         fi):
+    """The analytic answer, finite differences and autograd run afresh on ``f`` (``fresh``) agree, the
+    gradient does not: it came from another computation; the causes are listed, likeliest first."""
+    if fresh is not None:
+        causes = []
+        source = caller_source()
+        if from_grad and accumulated:
+            causes.append("cause_polluted")
+        if _IN_PLACE.search("\n".join(line.split("#", 1)[0] for line in source.splitlines())):
+            causes.append("cause_saved_modified")
+        causes.append("cause_code_differs")
+        if from_grad and "cause_polluted" not in causes:
+            causes.append("cause_polluted")
+        if "cause_saved_modified" not in causes:
+            causes.append("cause_saved_modified")
+        listed = "\n".join(f"{i}. {t(c, name=name, input=inp)}" for i, c in enumerate(causes, 1))
+        fail(report, "grad_not_from_f", name=name, causes=listed)
+        if reveal:
+            report.messages.append(t("mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(e[fi])))
+        return report
+    if reveal:
+        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
+        return fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fdv)
+    return fail(report, "code_differs_hidden", point=point)
+
+
+def _wrong_v(f, bases, k, g, m, atol):
+    """'which_ones'/'which_mean' when g is the gradient for v = 1 or v = 1/m instead."""
+    try:
+        req = [b.clone().requires_grad_() for b in bases]
+        with torch.enable_grad():
+            out = f(*req)
+            grads = torch.autograd.grad(out, req, grad_outputs=torch.ones_like(out), allow_unused=True)
+    except Exception:
+        return None
+    if grads[k] is None:
+        return None
+    ones = grads[k].detach().numpy().reshape(-1)
+    if compare.close(g, ones, atol, 1e-6).all():
+        return "which_ones"
+    if compare.close(g, ones / m, atol, 1e-6).all():
+        return "which_mean"
+    return None
+
+
+def _is_jv(f, bases, k, g, v, atol) -> bool:
+    """Is g the forward-mode product J·v (what jvp gives) rather than vᵀJ (what backward(v) gives)?
+    J·v is the derivative of f along v: a central difference of the whole output. Only when J is
+    square, and only when the two products differ here (else there is nothing to tell apart)."""
+    if len(bases) != 1 or v.size != bases[0].numel() or g.size != v.size:
+        return False
+    x, direction = bases[0], torch.from_numpy(v.reshape(tuple(bases[0].shape)).copy())
+    h = STEP1 * max(1.0, float(x.abs().max())) / max(float(direction.abs().max()), 1e-300)
+    try:
+        with torch.no_grad():
+            jv = (value_to_f64(f(x + h * direction)) - value_to_f64(f(x - h * direction))).reshape(-1) / (2 * h)
+    except Exception:
+        return False
+    return bool(compare.close(g, jv, 10 * atol, compare.FD_RTOL[1] * 10).all())
+
+
+def _other_first(f, bases, first, w, blocks, atol):
+    """check_second: the index of another input whose first derivative the student back-propagated
+    (got = ∂(w·∂f/∂other)/∂x instead of ∂(w·∂f/∂first)/∂x), if one matches every block."""
+    gots = [b.got for b in blocks]
+    for other in range(len(bases)):
+        if other == first or bases[other].shape != bases[first].shape:
+            continue
+        try:
+            fd = second_order(f, bases, other, w)
+        except Exception:
+            continue
+        if not fd.elementwise:
+            return None
+        if all(compare.close(gg.reshape(-1), d.reshape(-1), 10 * atol + 10 * fd.roundoff, compare.FD_RTOL[2]).all()
+               for gg, d in zip(gots, fd.values, strict=True)):
+            return other
+    return None
+
+
