@@ -17,22 +17,25 @@ Differences from ``nbgrader.preprocessors.Execute`` (which stays the base class)
 """
 from __future__ import annotations
 
+import copy
 import io
+import os
 import secrets
 import signal
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
-from jupyter_core.utils import run_sync
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from nbgrader.utils import is_grade
-from traitlets import Dict, Integer
+from nbgrader.utils import is_grade, is_locked
+from traitlets import Bool, Dict, Integer, default
 
 from .inside.guarded import GUARDED
 from .messages import t
+from .relay import Relay
 from .sandbox import KernelSettings, SandboxKernelManager
 
 
@@ -108,6 +111,13 @@ class SandboxedExecute(Execute):
     guarded_names = Dict(GUARDED, help="Names a test cell uses that are rebound to pristine modules: "
                          "name -> module (inside/guarded.py)").tag(config=True)
     max_output_bytes = Integer(5_000_000, help="Outputs kept per cell (bytes, approx.)").tag(config=True)
+    checker = Bool(help="Run the test cells in a checker kernel apart from the student's (inside/checker.py); "
+                   "False (or AUTOGRADE_CHECKER=0, for benchmarks): in the student's kernel, behind the guard "
+                   "only").tag(config=True)
+
+    @default("checker")
+    def _checker_default(self) -> bool:
+        return os.environ.get("AUTOGRADE_CHECKER", "1") != "0"
 
     def __init__(self, **kw):
         kw["kernel_manager_class"] = SandboxKernelManager
@@ -125,8 +135,58 @@ class SandboxedExecute(Execute):
         self.aliases = {name: f"__ag_{token}_{name}" for name in self.guarded_names}
         guarded = {name: [alias, self.guarded_names[name]] for name, alias in self.aliases.items()}
         settings = KernelSettings.from_config(self.sandbox).with_guard(self.entry, guarded)
+        if self.checker:
+            self.call_entry = f"autograde_call_{secrets.token_hex(6)}"
+            settings = replace(settings, call_entry=self.call_entry)
+        self._settings = settings
         self.km = self._manager = self.kernel_manager_class(config=self.config, settings=settings.to_config())
         return self.km
+
+    # -- the checker ---------------------------------------------------------------------------
+    def _start_checker(self) -> None:
+        """The second kernel of the notebook, which runs its test cells (see inside/checker.py)."""
+        settings = replace(self._settings, role="checker", call_entry="", entry="", guarded={})
+        km = self.kernel_manager_class(config=self.config, settings=settings.to_config())
+        while km.uid is not None and km.uid == self._manager.uid:
+            km.uid += 1
+        self._checker_km = km
+        run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
+        kc = km.client()
+        kc.start_channels()
+        self._checker_kc, self._checker_ready = kc, False  # it starts while the student's first cells run
+        self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
+
+    def _stop_checker(self) -> None:
+        relay, kc, km = self._relay, self._checker_kc, self._checker_km
+        self._relay = self._checker_kc = self._checker_km = None
+        if relay is not None:
+            relay.close()
+        if kc is not None:
+            kc.stop_channels()
+        if km is not None:
+            try:
+                run_sync(km.shutdown_kernel)(now=True)
+            except Exception:  # noqa: BLE001 - the sandbox's reset after the notebook kills it anyway
+                pass
+
+    def _run_in_checker(self, cell, index, keep_outputs: bool = True) -> None:
+        """Execute ``cell`` in the checker (its outputs, score and errors are the checker's);
+        a student kernel that died meanwhile is reported as dying in this cell."""
+        target = cell if keep_outputs else copy.deepcopy(cell)
+        if not self._checker_ready:
+            run_sync(self._checker_kc.wait_for_ready)(timeout=self.startup_timeout)
+            self._checker_ready = True
+        own = self.km, self.kc
+        self.km, self.kc, self._in_checker = self._checker_km, self._checker_kc, True
+        try:
+            self.execute_cell(target, index, store_history=False)
+        finally:
+            self.km, self.kc = own
+            self._in_checker = False
+        if keep_outputs:
+            cell.outputs = [out for out in cell.outputs if out.get("output_type") != "execute_result"]
+        if self._manager.exit_status() is not None:
+            raise DeadKernelError("the student's kernel died")
 
     # -- the notebook -------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):
@@ -143,14 +203,21 @@ class SandboxedExecute(Execute):
         self._manager = None
         self._timed_out = set()
         self._output_bytes = {}
+        self._relay = self._checker_kc = self._checker_km = None
+        self._in_checker = False
         started = False
         try:
             with self.setup_kernel():
                 reply = self.wait_for_reply(self.kc.kernel_info())
-                started = True
-                self.nb.metadata["language_info"] = reply["content"]["language_info"]
-                for index, cell in enumerate(self.nb.cells):
-                    self._run_cell(cell, resources, index)
+                try:
+                    if self.checker:
+                        self._start_checker()
+                    started = True
+                    self.nb.metadata["language_info"] = reply["content"]["language_info"]
+                    for index, cell in enumerate(self.nb.cells):
+                        self._run_cell(cell, resources, index)
+                finally:
+                    self._stop_checker()
         except Exception as exc:  # noqa: BLE001 - a kernel that never started fails this notebook only
             if started:
                 raise
@@ -172,7 +239,12 @@ class SandboxedExecute(Execute):
         self._index = index
         graded = is_grade(cell)
         try:
-            if graded:
+            if graded and self.checker:
+                # the student's kernel is put right too (defence in depth: it answers the
+                # checker's calls), but the verdict is the checker's alone
+                self._restore_guard()
+                self._run_in_checker(cell, index)
+            elif graded:
                 clean = self._restore_guard()
                 original = cell.source
                 cell.source = rename_names(original, self.aliases)
@@ -185,6 +257,8 @@ class SandboxedExecute(Execute):
                     cell.outputs.append(_error_output("GradingStateTampered", t("tampered", self.lang)))
             else:
                 self.preprocess_cell(cell, resources, index)
+                if self.checker and is_locked(cell):  # the course's own setup: the checker needs it too
+                    self._run_in_checker(cell, index, keep_outputs=False)
         except DeadKernelError:
             cause, detail = self._death_cause()
             self.events.append(Event(EventKind.DIED, index, _grade_id(cell), detail))
@@ -221,6 +295,8 @@ class SandboxedExecute(Execute):
         index = getattr(self, "_index", None)
         self._timed_out.add(index)
         self.events.append(Event(EventKind.TIMEOUT, index, _grade_id(cell), str(timeout)))
+        if self._in_checker:  # the checker waits for the student's function: stop that too
+            await ensure_async(self._manager.interrupt_kernel())
         return await super()._async_handle_timeout(timeout, cell)
 
     def _death_cause(self) -> tuple[str, str]:

@@ -87,6 +87,8 @@ class KernelSettings:
     sandbox: bool = True       # False only with --unsafe-no-sandbox
     entry: str = ""            # the guard's per-kernel entry point (a name in builtins)
     guarded: dict = field(default_factory=dict)  # test-cell name -> [alias, module] (inside/guarded.py)
+    role: str = "student"      # or "checker": the kernel that runs the test cells (inside/checker.py)
+    call_entry: str = ""       # the student kernel's per-kernel message type for the checker's requests
 
     @classmethod
     def from_config(cls, config: dict | None) -> "KernelSettings":
@@ -104,7 +106,8 @@ class KernelSettings:
         """The configuration inside/boot.py and inside/autograde_guard.py read."""
         return {"rlimits": self.limits.rlimits(), "uid": uid if self.sandbox else None, "home": home,
                 "lang": self.lang, "entry": self.entry, "guarded": self.guarded,
-                "max_output_chars": self.limits.max_output_chars}
+                "max_output_chars": self.limits.max_output_chars, "role": self.role, "call_entry": self.call_entry,
+                "bridge": os.path.join(os.path.dirname(home), "bridge")}
 
 
 UNAVAILABLE_HELP = (
@@ -534,12 +537,19 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
-            if self.zygote is not None:
-                self.zygote.reset()
+            if self.zygote is not None and self.kernel_settings.role != "checker":
+                self.zygote.reset()  # (the checker stops first; the student's kernel cleans up after both)
             if self.stderr_log is not None:
                 self.stderr_log.close()
 
     cleanup_resources = _async_cleanup_resources
+
+    def bridge_address(self) -> str:
+        """Where the grader connects to a checker's requests (a socket in its private directory)."""
+        kdir = getattr(self, "kernel_dir_inside", None)
+        if self.zygote is not None and kdir:
+            return f"ipc://{self.zygote.root}{kdir}/bridge"
+        return f"ipc://{os.path.join(self.kernel_dir, 'bridge')}"
 
     def exit_status(self) -> int | None:
         """How the kernel ended (a negative number: killed by that signal), None while it runs."""

@@ -1,10 +1,11 @@
 """Flag student code that reaches for the grading machinery, for the instructor to review.
 
-The guard (inside/autograde_guard.py) undoes the ordinary tricks; code written against the grader
-itself (frame walking, ctypes, the test's globals through ``__main__``/``vars()``, IPython's
-history, the display hook) could still get past it. Such
-code is rare in an autograd course and easy to spot, so every graded notebook is scanned and the
-report's ``review`` column lists what was found. A flag is not a verdict: the scores stand.
+The test cells run in a checker process the student's code cannot reach (inside/checker.py), so
+such code can no longer change a score; it can still misreport its own answer's data or try the
+sandbox's walls. It is rare in an autograd course and easy to spot, so every graded notebook is
+scanned and the report's ``review`` column lists what reaches for the grading machinery (frames,
+ctypes, ``__main__``/``vars()``, IPython's history and handlers, the display hook, other
+processes). A flag is not a verdict: the scores stand.
 """
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ _SUSPECT_ATTRS = {"_getframe", "f_globals", "f_back", "f_locals", "currentframe"
                   "addaudithook", "get_objects", "get_referrers", "_exit", "modules", "showtraceback",
                   "set_custom_exc", "run_cell", "InteractiveTB", "register_hook", "__code__", "__globals__",
                   "displayhook", "__displayhook__", "__defaults__", "__kwdefaults__", "__closure__", "__setattr__",
-                  "__delattr__", "fork", "forkpty", "user_ns", "history_manager"}
+                  "__delattr__", "fork", "forkpty", "user_ns", "history_manager", "shell_handlers", "ptrace"}
 #: names that reach the shell's namespace, the builtins or IPython's history of executed cells
 _SUSPECT_NAMES = {"__builtins__", "__main__", "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii", "_dh"}
 _SUSPECT_IMPORTS = {"ctypes", "gc", "inspect", "builtins", "importlib", "signal", "threading", "multiprocessing",
                     "subprocess", "socket", "IPython", "ipykernel", "autograde_guard", "_thread", "__main__",
                     "linecache", "pty"}
 _FAKE_DUNDERS = {"__eq__", "__ne__", "__bool__", "__float__", "__array__", "__torch_function__", "__abs__",
-                 "__le__", "__lt__", "__ge__", "__gt__", "__sub__", "__rsub__"}
+                 "__le__", "__lt__", "__ge__", "__gt__", "__sub__", "__rsub__", "__reduce__", "__reduce_ex__",
+                 "__getattribute__", "__getattr__"}
 
 
 def _root(node) -> str | None:
@@ -50,6 +52,8 @@ def scan_source(source: str) -> list[str]:
             for target in targets:
                 if isinstance(target, (ast.Attribute, ast.Subscript)) and _root(target) in _GUARDED_ROOTS:
                     flags.append(f"changes {ast.unparse(target)}")
+                elif isinstance(target, ast.Name) and target.id in GUARDED:
+                    flags.append(f"rebinds {target.id}")
                 elif isinstance(target, ast.Attribute) and target.attr == "__module__" or \
                         isinstance(target, ast.Name) and target.id == "__module__":
                     flags.append(f"sets {ast.unparse(target)}")
@@ -63,6 +67,8 @@ def scan_source(source: str) -> list[str]:
             flags.append(f"uses {node.id}")
         elif isinstance(node, ast.Constant) and node.value == "__main__":
             flags.append("uses __main__")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "/proc" in node.value:
+            flags.append("uses /proc")  # other processes of the sandbox (the checker among them)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             flags += [f"imports {m}" for m in modules if m.split(".")[0] in _SUSPECT_IMPORTS]

@@ -128,7 +128,60 @@ REPLACE_ENTRY_HANDLER = (FAKE + "ip = get_ipython()\nkernel = ip.kernel\n"
                          "real = kernel.shell_handlers[entry]\ntoken = entry[len('autograde_restore_'):]\n\n"
                          "def fake(stream, idents, parent):\n    real(stream, idents, parent)\n"
                          "    ip.user_ns[f'__ag_{token}_gc'] = _fake\n\nkernel.shell_handlers[entry] = fake\n")
-KNOWN_GAPS = {"replace_entry_handler": ("wrong", REPLACE_ENTRY_HANDLER)}
+# -- against the checker process: its requests, its process, its namespace -------------------------
+_CALL_HANDLER = ("import json\nip = get_ipython()\nkernel = ip.kernel\n"
+                 "entry = next(m for m in kernel.shell_handlers if m.startswith('autograde_call_'))\n"
+                 "real = kernel.shell_handlers[entry]\n\n"
+                 "def forged(stream, idents, parent):\n"
+                 "    if parent['content'].get('op') != 'call':\n        return real(stream, idents, parent)\n"
+                 "    kernel.session.send(stream, entry + '_reply', {'json': REPLY}, parent, ident=idents)\n\n"
+                 "kernel.shell_handlers[entry] = forged\n")
+# a result the checker would run if it ever built functions from the student's data
+FORGED_FUNCTION_REPLY = ("import base64, marshal\n"
+                         "code = compile('import gradcoach; gradcoach.assert_grad = lambda *a, **k: None', 'x', 'exec')\n"
+                         "REPLY = json.dumps({'raised': None, 'calls': {'torch.autograd.backward': 5}, 'forbidden': None,\n"
+                         "    'grad_enabled': True, 'args': [], 'result': {'t': 'function', 'name': 'f', 'globals': {},\n"
+                         "    'closure': [], 'defaults': [], 'code': base64.b64encode(marshal.dumps(code)).decode()}})\n"
+                         ).replace("import base64", "import json, base64") + _CALL_HANDLER
+# malformed data: a tensor whose bytes do not match its shape, an unknown dtype, deep nesting, not JSON
+FORGED_GARBAGE_REPLY = ("import json\nREPLY = json.dumps({'raised': None, 'calls': {}, 'forbidden': None, 'args': [\n"
+                        "    {'value': {'t': 'tensor', 'dtype': 'float64', 'shape': [10**12], 'data': ''}}],\n"
+                        "    'result': [{'t': 'tensor', 'dtype': 'object', 'shape': [1], 'data': ''},\n"
+                        "               {'t': 'tensor', 'dtype': 'float64', 'shape': [2], 'data': 'AAAA',\n"
+                        "                'requires_grad': True, 'grad': {'t': 'tensor', 'dtype': 'float64', 'shape': [3],\n"
+                        "                'data': ''}}, '[' * 100000]})\n"
+                        "REPLY_NOT_JSON = '{\"raised\": ' + '[' * 100000\n") + _CALL_HANDLER
+_PIDS = "import os\nme = os.getpid()\npids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, me)]\n"
+# stop or kill every other process in the sandbox (the checker among them)
+SIGNAL_CHECKER = (_PIDS + "import signal\nhits = 0\nfor pid in pids:\n    for sig in (signal.SIGSTOP, signal.SIGKILL):\n"
+                  "        try:\n            os.kill(pid, sig)\n            hits += 1\n        except OSError:\n"
+                  "            pass\nprint('signalled', hits)\n")
+# trace it, read its memory, its environment, its files
+PTRACE_CHECKER = (_PIDS + "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nattached = opened = 0\n"
+                  "for pid in pids:\n    attached += libc.ptrace(16, pid, 0, 0) == 0\n"
+                  "    for what in ('mem', 'environ', 'maps', 'fd/3', 'cwd/kernel.json', 'root/tmp'):\n"
+                  "        try:\n            with open(f'/proc/{pid}/{what}', 'rb') as fh:\n                fh.read(1)\n"
+                  "            opened += 1\n        except OSError:\n            pass\n"
+                  "print('attached', attached, 'opened', opened)\n")
+# the checker's connection file and sockets (another kernel's directory under the shared /tmp)
+STEAL_CHECKER_KEY = ("import glob, os\nown = os.path.dirname(os.path.dirname(os.getcwd()))\nstolen = 0\n"
+                     "for path in glob.glob('/tmp/.k*/*') + glob.glob('/tmp/.k*/*/*'):\n"
+                     "    if path.startswith(own + '/'):\n        continue\n"
+                     "    try:\n        with open(path, 'rb') as fh:\n            fh.read(1)\n        stolen += 1\n"
+                     "    except OSError:\n        pass\nprint('stolen', stolen)\n")
+FORK_IN_ANSWER = {gid: code.replace("    x = torch", "    import os\n    os.fork()\n    x = torch", 1)
+                  for gid, code in WRONG[LESSON1].items()}
+FLOOD_IN_ANSWER = {gid: code.replace("    x = torch", "    print('LEAK ' * 10_000_000)\n    x = torch", 1)
+                   for gid, code in WRONG[LESSON1].items()}
+CUSTOM_REDUCE = {"ex1_answer": ("import os\n\nclass Sneaky:\n    def __reduce__(self):\n"
+                                "        return (os.system, ('echo pwned',))\n\n"
+                                "def grad_of_cube(x0):\n    return Sneaky()\n"), "ex2_answer": "wrong"}
+DEEP_RESULT = {"ex1_answer": ("def grad_of_cube(x0):\n    r = []\n    for _ in range(100_000):\n        r = [r]\n    return r\n"),
+               "ex2_answer": ("def grads_of_product(x0, w0):\n    r = {}\n    for _ in range(100_000):\n"
+                              "        r = {'k': r}\n    return r, r\n")}
+# the names a test cell uses, and builtins, shadowed in the student's namespace
+SHADOW_TEST_NAMES = (FAKE + "gc = _fake\ncheck_product = lambda *a, **k: None\nlen = lambda *a: 0\n"
+                     "isinstance = lambda *a: True\nAssertionError = type('AssertionError', (Exception,), {})\n")
 HIDDEN_LINES = ("for x0 in (-1.5, 0.3, 4.0):", "for x0, w0 in ((-2.0, 0.5), (3.0, -1.0)):")
 
 # kind: (content, expected score of lesson 1, status, text expected in the report row)
@@ -171,6 +224,22 @@ KINDS = {
     "numpy_code_swap": (("wrong", NUMPY_CODE), 0, "graded", "uses .__code__"),
     "history_copy": (HISTORY_COPY, 0, "graded", "imports __main__"),
     "linecache_copy": (LINECACHE_COPY, 0, "graded", "imports linecache"),
+    "replace_entry_handler": (("wrong", REPLACE_ENTRY_HANDLER), 0, "graded", "calls get_ipython()"),
+    "forged_function_reply": (("wrong", FORGED_FUNCTION_REPLY), 0, "graded", "calls get_ipython()"),
+    "forged_garbage_reply": (("wrong", FORGED_GARBAGE_REPLY), 0, "graded", "calls get_ipython()"),
+    "forged_reply_not_json": (("wrong", FORGED_GARBAGE_REPLY.replace("{'json': REPLY}", "{'json': REPLY_NOT_JSON}")),
+                              0, "graded", "calls get_ipython()"),
+    "signal_checker": (("wrong", SIGNAL_CHECKER), 0, "graded", "imports signal"),
+    "signal_checker_with_right_answers": (("correct", SIGNAL_CHECKER), 3, "graded", "imports signal"),
+    "ptrace_checker": (("wrong", PTRACE_CHECKER), 0, "graded", "imports ctypes"),
+    "ptrace_checker_with_right_answers": (("correct", PTRACE_CHECKER), 3, "graded", "imports ctypes"),
+    "steal_checker_key": (("wrong", STEAL_CHECKER_KEY), 0, "graded", ""),  # nothing to flag: plain file reads
+    "fork_in_answer": (FORK_IN_ANSWER, 0, "graded", "uses .fork"),
+    "flood_in_answer": (FLOOD_IN_ANSWER, 0, "graded", ""),
+    "custom_reduce_result": (CUSTOM_REDUCE, 0, "graded", "defines __reduce__"),
+    "deep_result": (DEEP_RESULT, 0, "graded", ""),
+    "shadow_test_names": (("wrong", SHADOW_TEST_NAMES), 0, "graded", "rebinds gc"),
+    "background_thread_with_right_answers": (("correct", THREAD), 3, "graded", "imports threading"),
 }
 #: every kind but the broken files and the honest control
 ATTACKS = [kind for kind in KINDS if kind not in ("invalid_json", "empty_file", "not_utf8", "wrong_notebook",
@@ -216,8 +285,6 @@ def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("hostile") / "course", cell_timeout=TIMEOUT)
     for kind, (spec, *_rest) in KINDS.items():
         submit(course, kind, LESSON1, _content(course, kind, spec))
-    for kind, spec in KNOWN_GAPS.items():
-        submit(course, kind, LESSON1, _content(course, kind, spec))
     before = digest_tree(course.path("submitted"))
     summary = grade(course, workers=2, progress=False, log=lambda *_: None)
     return course, summary, before
@@ -242,7 +309,7 @@ def test_hostile_batch_loses_nothing(graded):
     course, summary, before = graded
     assert digest_tree(course.path("submitted")) == before
     assert {(r.student, r.assignment) for r in summary.rows if r.assignment == LESSON1} == \
-        {(kind, LESSON1) for kind in [*KINDS, *KNOWN_GAPS]}
+        {(kind, LESSON1) for kind in KINDS}
 
 
 def test_no_student_process_outlives_grading(graded):
@@ -274,10 +341,26 @@ def test_gigantic_output_is_truncated(graded):
     assert "truncated" in path.read_text()
 
 
-def test_background_threads_are_refused_during_tests(graded):
+def test_the_student_kernel_cannot_signal_trace_or_read_the_checker(graded):
+    """The checker runs under another uid, not dumpable, its directory private: a student's kernel
+    that tries every other process and file in the sandbox reaches none of them."""
     course, _, _ = graded
-    page = course.path("feedback", "background_thread", LESSON1, f"{LESSON1}.html").read_text()
-    assert "Threads are not allowed while the tests run" in page
+    printed = {}
+    for kind in ("signal_checker_with_right_answers", "ptrace_checker_with_right_answers", "steal_checker_key"):
+        nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        printed[kind] = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "signalled 0" in printed["signal_checker_with_right_answers"]
+    assert "attached 0 opened 0" in printed["ptrace_checker_with_right_answers"]
+    assert "stolen 0" in printed["steal_checker_key"]
+
+
+def test_test_cells_show_only_the_checkers_output(graded):
+    """What a student's function prints while a test calls it stays in the student's kernel."""
+    course, _, _ = graded
+    for kind in ("flood_in_answer", "history_copy"):
+        nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert tests and not any("LEAK" in o.get("text", "") for c in tests for o in c.outputs), kind
 
 
 def test_timeout_and_crash_are_explained_in_feedback(graded):
@@ -324,9 +407,11 @@ def test_test_cells_score_pass_fail_without_displayed_values(graded):
     assert tests and all(o.output_type != "execute_result" for c in tests for o in c.outputs)
 
 
-def test_replacing_the_kernels_entry_handler_is_flagged_for_review(graded):
-    """A known gap of the in-process guard (autograde/README.md): this attack can score, which only
-    the checker process of issue 11 closes; until then the instructor's review column names it."""
+def test_replacing_the_kernels_entry_handler_scores_nothing(graded):
+    """The in-process guard's known gap: replacing the kernel's handler of the guard's message and
+    rebinding the test's aliases could score. The tests no longer run in that kernel."""
     course, _, _ = graded
     row = report(course)[("replace_entry_handler", LESSON1)]
+    assert grades_csv(course)[("replace_entry_handler", LESSON1)] == 0
+    assert row["tests"] == "ex1_test 0/1; ex2_test 0/2"
     assert "calls get_ipython()" in row["review"]

@@ -9,6 +9,8 @@ core, every kernel in the bubblewrap sandbox. "autograde step" is the same work 
 an external scheduler with 2 `dask worker` processes (started from the CLI on loopback, as on real
 machines; cluster start-up is not timed); "full pipeline" adds the HTML feedback, grades.csv and
 the report.
+The same step with the test cells in the student's kernel (``AUTOGRADE_CHECKER=0``, as before the
+checker process) shows what the checker costs per notebook (target ≤ 20 %).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("correct", "partial", "wrong", "error", "unanswered")
 STUDENTS = 20
 TARGET = 2.0
+SPLIT_TARGET = 0.20
 
 
 def _lessons() -> Path:
@@ -113,6 +116,11 @@ def run() -> str:
         step_s, step_scores = step(workers=2)
         with cli_cluster(Path(tmp) / "dask", workers=2) as (address, _):
             ext_s, ext_scores = step(scheduler=address)
+        os.environ["AUTOGRADE_CHECKER"] = "0"  # the test cells in the student's kernel, as before issue 11
+        try:
+            inproc_s, inproc_scores = step(workers=2)
+        finally:
+            os.environ.pop("AUTOGRADE_CHECKER")
 
         start = time.perf_counter()
         grade(course, force=True, progress=False, feedback=True, log=lambda *_: None)
@@ -131,12 +139,19 @@ def run() -> str:
              f"| autograde step, external scheduler, 2 `dask worker` | {n} | {ext_s:.0f} s | {rate(ext_s):.1f} | "
              f"{stock_s / ext_s:.1f}× |",
              f"| full pipeline ({workers} workers, + feedback, grades.csv, report) | {n} | {full_s:.0f} s | {rate(full_s):.1f} | "
-             f"{stock_s / full_s:.1f}× |", ""]
+             f"{stock_s / full_s:.1f}× |",
+             f"| autograde step, test cells in the student's kernel (no checker) | {n} | {inproc_s:.0f} s | "
+             f"{rate(inproc_s):.1f} | {stock_s / inproc_s:.1f}× |", ""]
+    split = step_s / inproc_s - 1
+    same_split = sum(inproc_scores[p] == step_scores[p] for p in pairs)
     verdict = "met" if stock_s / step_s >= TARGET and same == n else "NOT met"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines.append(f"2 workers vs 1: {one_s / step_s:.2f}× (linear: 2×). Identical scores: {same} of {n}. Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
                  f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs, "
                  f"load average {load:.1f} at the end.")
+    lines.append(f"Cost of the checker process: {split * 100:+.0f} % per notebook (target ≤ +{SPLIT_TARGET * 100:.0f} %: "
+                 f"{'met' if split <= SPLIT_TARGET and same_split == n else 'NOT met'}); identical scores with and "
+                 f"without it: {same_split} of {n}.")
     if same != n:
         lines.append("Differences: " + ", ".join(f"{s}/{a}: stock {stock_scores[(s, a)]} vs {step_scores[(s, a)]}"
                                                for s, a in pairs if stock_scores[(s, a)] != step_scores[(s, a)]))

@@ -44,16 +44,32 @@ def prepare(cfg: dict) -> None:
 
 
 def run_kernel(cfg: dict, argv: list) -> None:
-    """Initialise ipykernel, let the guard take its snapshots, then serve until shutdown."""
+    """Initialise ipykernel, then serve until shutdown. A student's kernel lets the guard take its
+    snapshots and, while grading, installs the routine that answers the checker (bridge.py);
+    the checker (role ``checker``, checker.py) gets a namespace that looks names up there."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import autograde_diagnosis
-    import autograde_guard
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(argv)
-    autograde_diagnosis.install(app.shell)  # before the guard's snapshot, which then keeps it
-    autograde_guard.install(cfg, app.shell)
+    if cfg.get("role") == "checker":
+        import checker
+
+        app.user_ns = checker.Namespace()
+        app.initialize(argv)
+        autograde_diagnosis.install(app.shell)  # test cells run here: their diagnosis codes are recorded
+        checker.install(cfg, app.shell)
+        prctl(PR_SET_DUMPABLE, 0)  # not even a process of the same uid may ptrace or read it
+    else:
+        import autograde_guard
+
+        app.initialize(argv)
+        autograde_diagnosis.install(app.shell)  # before the guard's snapshot, which then keeps it
+        autograde_guard.install(cfg, app.shell)
+        if cfg.get("call_entry"):
+            import bridge
+
+            bridge.install(app.shell, cfg["call_entry"])
     app.start()
 
 

@@ -45,7 +45,10 @@ def _preload() -> None:
     import torch  # noqa: F401
 
     import autograde_guard  # noqa: F401
+    import bridge  # noqa: F401
+    import checker  # noqa: F401
     import gradcoach  # noqa: F401
+    import gradcoach.rules  # noqa: F401
 
 
 def _child(cmd: dict, kdir: str, channel: tuple) -> None:
@@ -75,6 +78,8 @@ def _spawn(cmd: dict, channel: tuple) -> dict:
         json.dump(connection, fh)
     uid = cmd["boot"].get("uid")
     cmd["boot"]["home"] = f"{kdir}/home"
+    if cmd["boot"].get("role") == "checker":
+        cmd["boot"]["bridge"] = f"{kdir}/bridge"
     if uid is not None and os.getuid() == 0:
         for path in (kdir, os.path.join(kdir, "kernel.json")):
             os.chown(path, uid, uid)

@@ -1,0 +1,291 @@
+"""Runs in the student's kernel while grading: the fixed routine that answers the checker.
+
+The test cells run in a separate checker process (inside/checker.py). When a test needs
+something of the student's, the grader relays a kernel message of a per-kernel random type to
+this handler: ``lookup`` (a name of the notebook: a tensor or number comes back as data, a
+function or class as a reference) or ``call`` (call the student's function with the arguments,
+which arrive as data, and send back the result as data with the structural facts the checks
+need: ``requires_grad``, ``is_leaf``, ``.grad``, the ``grad_fn`` chain, which arguments its graph
+reaches and its Jacobian with respect to them, what the call did to the arguments, and how often
+it called the functions the test's rules watch). Nothing here decides a score: a student who
+rewrites this routine can only misreport their own answer's data.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import sys
+from collections import Counter
+
+import torch
+from wire import decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
+
+MAX_JACOBIAN = 1_000_000
+_TensorBase = torch._C.TensorBase
+_grad_get = _TensorBase.__dict__["grad"].__get__
+_autograd_grad = torch.autograd.grad
+_S: dict = {}
+
+
+def install(shell, entry: str) -> None:
+    """Register the handler of the checker's requests (``entry``: the per-kernel message type)."""
+    kernel = shell.kernel
+    _S["shell"] = shell
+
+    def handle(stream, idents, parent):
+        try:
+            reply = serve(parent.get("content", {}))
+        except BaseException as exc:  # noqa: BLE001 - an interrupt, or a broken request: the checker is told
+            reply = {"error": f"{type(exc).__name__}"}
+        try:
+            text = json.dumps(reply)
+        except (TypeError, ValueError):
+            text = json.dumps({"error": "unencodable"})
+        kernel.session.send(stream, f"{entry}_reply", {"json": text}, parent, ident=idents)
+
+    handle.__module__ = __name__
+    kernel.shell_handlers[entry] = handle
+
+
+def serve(request: dict) -> dict:
+    if request.get("op") == "lookup":
+        found, value = _resolve(request.get("name"), request.get("attrs", []))
+        return {"found": found, "value": _describe(value, request.get("name"), request.get("attrs", []))
+                if found else None}
+    if request.get("op") == "call":
+        return _Call(request).run()
+    return {"error": "unknown request"}
+
+
+def _resolve(name, attrs):
+    namespace = _S["shell"].user_ns
+    if type(name) is not str or name not in namespace:
+        return False, None
+    value = namespace[name]
+    for attr in attrs:
+        try:
+            value = getattr(value, attr)
+        except AttributeError:
+            return False, None
+    return True, value
+
+
+def _describe(value, name, attrs):
+    if callable(value) and type(value) not in (torch.Tensor, torch.nn.Parameter):
+        return {"t": "ref", "name": name, "attrs": list(attrs), "kind": "class" if isinstance(value, type) else "function",
+                "label": str(getattr(value, "__name__", name))[:200]}
+    return plain(value, tensor=_facts_of_global)
+
+
+def _facts_of_global(t):
+    return _facts(t, [], {})
+
+
+def _grad_data(t):
+    try:
+        grad = _grad_get(t) if t.is_leaf or t.retains_grad else None
+    except RuntimeError:
+        grad = None
+    return tensor_data(grad) if type(grad) is torch.Tensor else None
+
+
+def _chain(t, limit=64) -> list:
+    names, seen, stack = [], set(), [t.grad_fn]
+    while stack and len(names) < limit:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(fn for fn, _ in getattr(node, "next_functions", ()))
+    return names
+
+
+def _leaves(t) -> list:
+    found, seen, stack = [], set(), [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            found.append(variable)
+        stack.extend(fn for fn, _ in getattr(node, "next_functions", ()))
+    return found
+
+
+def _facts(t, targets, index) -> dict:
+    """A result tensor as data: values and structure; ``targets`` are the tensors the arguments
+    became here (their graph leaves), ``index`` maps id(argument) to its position."""
+    if id(t) in index:
+        return {"t": "input", "i": index[id(t)]}
+    d = tensor_data(t)
+    d.update(requires_grad=bool(t.requires_grad), leaf=bool(t.is_leaf), retains=bool(t.retains_grad),
+             parameter=isinstance(t, torch.nn.Parameter), grad=_grad_data(t),
+             grad_fn=type(t.grad_fn).__name__ if t.grad_fn is not None else None, chain=_chain(t) if t.grad_fn else [])
+    if t.grad_fn is not None:
+        leaves = {id(v) for v in _leaves(t)}
+        reached = [i for i, leaf in enumerate(targets) if leaf is not None and id(leaf) in leaves]
+        d["reached"] = reached
+        d["jac"] = _jacobian(t, [targets[i] for i in reached]) if reached else None
+    return d
+
+
+def _jacobian(t, leaves):
+    n = t.numel()
+    if n == 0 or n * sum(leaf.numel() for leaf in leaves) > MAX_JACOBIAN:
+        return None
+    rows = [[] for _ in leaves]
+    try:
+        with torch.enable_grad():
+            flat = t.reshape(-1)
+            for k in range(n):
+                grads = _autograd_grad(flat[k], leaves, retain_graph=True, allow_unused=True)
+                for row, g, leaf in zip(rows, grads, leaves, strict=True):
+                    row.append(torch.zeros(leaf.numel(), dtype=leaf.dtype) if g is None else g.detach().reshape(-1))
+    except RuntimeError:  # the answer already ran backward and freed its graph
+        return None
+    return [tensor_data(torch.stack(row)) for row in rows]
+
+
+class _Call:
+    def __init__(self, request: dict):
+        self.request = request
+        self.args_in: list = []     # (tensor the function gets, its graph leaf here, its original bytes)
+
+    def _tensor_arg(self, d):
+        t = make_tensor(d)
+        leaf = None
+        if d.get("requires_grad"):
+            if d.get("leaf", True):
+                t.requires_grad_()
+                leaf = t
+                if d.get("grad") is not None:
+                    t.grad = make_tensor(d["grad"])
+                if d.get("parameter"):
+                    t = leaf = torch.nn.Parameter(t.detach())
+            else:  # a non-leaf argument: made from a leaf here, so its graph can be followed back
+                leaf = t.requires_grad_()
+                t = leaf.clone()
+        self.args_in.append((t, leaf, d.get("data")))
+        return t
+
+    def _other(self, d):
+        if d.get("t") == "argref":
+            return self.args_in[d["i"]][0]
+        if d.get("t") == "function":
+            return decode_function(d, lambda v: decode(v, tensor=self._tensor_arg, other=self._other), {})
+        if d.get("t") == "ref":
+            found, value = _resolve(d.get("name"), d.get("attrs", []))
+            if not found:
+                raise NameError(d.get("name"))
+            return value
+        if d.get("t") == "module":
+            return sys.modules.get(d["v"]) or importlib.import_module(d["v"])
+        raise ValueError("unknown argument")
+
+    def run(self) -> dict:
+        req = self.request
+        found, fn = _resolve(req["fn"]["name"], req["fn"].get("attrs", []))
+        if not found:
+            return {"missing": True}
+        args = decode(req.get("args", []), tensor=self._tensor_arg, other=self._other)
+        kwargs = decode(req.get("kwargs", {"t": "dict", "v": {}}), tensor=self._tensor_arg, other=self._other)
+        out = io.StringIO()
+        watch = _Watch(req.get("rules", []))
+        raised, result = None, None
+        grad_enabled = bool(req.get("grad_enabled", True))
+        saved = []
+        counting = torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(1) or t, lambda t: t) \
+            if req.get("count_saved") else contextlib.nullcontext()
+        with torch.set_grad_enabled(grad_enabled):
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), watch, counting:
+                    result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - what the function raised goes to the checker
+                raised = _raised(exc)
+            grad_after = torch.is_grad_enabled()
+        # what the function printed stays here: a test cell shows the checker's output only
+        reply = {"raised": raised, "calls": dict(watch.calls),
+                 "forbidden": watch.forbidden, "grad_enabled": grad_after, "saved": len(saved)}
+        targets = [leaf for _t, leaf, _raw in self.args_in]
+        index = {id(t): i for i, (t, _leaf, _raw) in enumerate(self.args_in)}
+        if raised is None:
+            reply["result"] = plain(result, tensor=lambda t: _facts(t, targets, index))
+        reply["args"] = [self._after(t, leaf, raw) for t, leaf, raw in self.args_in]
+        return reply
+
+    @staticmethod
+    def _after(t, leaf, raw) -> dict:
+        state = {"requires_grad": bool(t.requires_grad)}
+        try:
+            state["value"] = tensor_data(t) if tensor_bytes(t) != _b64decode(raw) else None
+        except (RuntimeError, ValueError):
+            state["value"] = None
+        state["grad"] = _grad_data(t) if t.is_leaf else None
+        if leaf is not None and leaf is not t:
+            state["leaf_grad"] = _grad_data(leaf)
+        return state
+
+
+def _b64decode(raw):
+    import base64
+    return base64.b64decode(raw or "")
+
+
+def _raised(exc) -> dict:
+    try:
+        message = str(exc)[:4000]
+    except Exception:  # noqa: BLE001 - a student's exception whose __str__ fails
+        message = ""
+    return {"type": type(exc).__name__[:100], "message": message, "exception": isinstance(exc, Exception),
+            "not_implemented": isinstance(exc, NotImplementedError),
+            "interrupt": isinstance(exc, KeyboardInterrupt)}
+
+
+class _Watch:
+    """The checker's active rules (gradcoach.require/forbid/count_calls), applied here while the
+    student's function runs: the watched functions are counted, forbidden ones raise."""
+
+    def __init__(self, rules: list):
+        self.rules = [r for r in rules if type(r) is dict]
+        self.calls: Counter = Counter()
+        self.forbidden = None
+        self.patched = []
+
+    def __enter__(self):
+        from gradcoach.i18n import t
+        from gradcoach.rules import RuleBroken, _resolve
+
+        forbidden = {n: r.get("why") for r in self.rules if r.get("kind") == "forbid" for n in r.get("names", [])}
+        names = {n for r in self.rules for n in r.get("names", []) if type(n) is str}
+        for name in sorted(names):
+            try:
+                owner, attr = _resolve(name)
+                original = getattr(owner, attr)
+            except (ValueError, AttributeError, ImportError):
+                continue
+
+            def watched(*a, __name=name, __original=original, **k):
+                __tracebackhide__ = True
+                if __name in forbidden:
+                    if self.forbidden is None:
+                        self.forbidden = __name
+                    why = forbidden[__name]
+                    raise RuleBroken(t("rule_forbidden", name=__name) + (f" {why}" if why else ""),
+                                     codes=("rule_forbidden",))
+                self.calls[__name] += 1
+                return __original(*a, **k)
+
+            watched.__gradcoach_rule__ = True
+            self.patched.append((owner, attr, original))
+            setattr(owner, attr, watched)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, attr, original in reversed(self.patched):
+            setattr(owner, attr, original)
+        return False

@@ -1,0 +1,335 @@
+"""The checker: the kernel that runs a notebook's test cells while grading, apart from the student.
+
+boot.py starts it (role ``checker``) next to the student's kernel, in the same sandbox under a
+uid of its own, from the zygote's pristine torch, NumPy and gradcoach; no student code ever runs
+here. A test cell's names resolve in this kernel's namespace first; a name it does not define is
+looked up in the student's kernel (:class:`Namespace`): a tensor or number comes across as data,
+a function or class as a :class:`Remote`. Calling a Remote (what ``gc.answer``, ``gc.call`` and
+``gc.formula_only`` do) sends the arguments as data, runs the student's function *there* under
+the rules the test has active (``gc.require``/``forbid``/``count_calls``), and rebuilds the
+result here from data: values, ``.grad``, ``requires_grad``, ``is_leaf``, the ``grad_fn`` name
+and a graph back to the test's own tensors whose backward is the student's Jacobian. What the
+call did to the arguments (in-place changes, ``.grad`` from a ``backward()`` inside it) is
+applied to the test's tensors. gradcoach itself is unchanged: its ``answer`` calls the Remote
+like any function. Requests go through the grader (a ZeroMQ socket in this kernel's private
+directory that only the grader connects to); the student's process cannot reach this one.
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import json
+import sys
+
+import torch
+import zmq
+from wire import Opaque, WireError, decode, encode_function, make_tensor, plain, tensor_data
+
+_S: dict = {}
+_ids = itertools.count(1)
+_backward = torch.autograd.backward
+
+
+class StudentUnavailable(RuntimeError):
+    """The student's kernel did not answer (it died, hung, or sent something unreadable)."""
+
+
+def install(cfg: dict, shell) -> None:
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.bind(f"ipc://{cfg['bridge']}")
+    _S.update(sock=sock, shell=shell, lang=cfg.get("lang", "en"))
+
+    def fresh_grad_mode(*_args):
+        # a student's function that switched grad mode off globally shows in the test that called
+        # it (gc.snapshot sees it), not in every test after it
+        torch.set_grad_enabled(True)
+
+    fresh_grad_mode.__module__ = __name__
+    shell.events.register("pre_run_cell", fresh_grad_mode)
+
+
+class Namespace(dict):
+    """The checker's user namespace: a name the test does not define comes from the student."""
+
+    def __missing__(self, name):
+        if name.startswith("_") or hasattr(builtins, name) or "sock" not in _S:
+            raise KeyError(name)
+        found, value = lookup(name, [])
+        if not found:
+            raise KeyError(name)
+        return value
+
+
+def _request(payload: dict) -> dict:
+    sock = _S["sock"]
+    ident = next(_ids)
+    sock.send(json.dumps({"id": ident, "request": payload}).encode())
+    while True:
+        reply = json.loads(sock.recv())
+        if reply.get("id") != ident:
+            continue  # the late answer to a request that was interrupted
+        if "error" in reply:
+            raise StudentUnavailable(reply["error"])
+        try:
+            data = json.loads(reply["json"])
+        except (KeyError, TypeError, ValueError):
+            raise StudentUnavailable("unreadable") from None
+        if type(data) is not dict or "error" in data:
+            raise StudentUnavailable(str(data.get("error", "unreadable"))[:200] if type(data) is dict else "unreadable")
+        return data
+
+
+def lookup(name: str, attrs: list):
+    reply = _request({"op": "lookup", "name": name, "attrs": attrs})
+    if not reply.get("found"):
+        return False, None
+    try:
+        return True, decode(reply.get("value"), tensor=lambda d: _rebuild(d, []), other=_ref)
+    except (WireError, RuntimeError, TypeError, ValueError, KeyError):
+        return True, Opaque("unreadable")
+
+
+def _ref(d: dict):
+    if d.get("t") != "ref" or type(d.get("name")) is not str:
+        raise WireError("bad reference")
+    attrs = d.get("attrs", [])
+    if type(attrs) is not list or not all(type(a) is str for a in attrs):
+        raise WireError("bad reference")
+    return Remote(d["name"], attrs, str(d.get("label", d["name"]))[:200])
+
+
+class Remote:
+    """A function or class of the student's notebook, called in the student's kernel."""
+
+    def __init__(self, name: str, attrs: list, label: str):
+        self._ref = {"name": name, "attrs": list(attrs)}
+        self.__name__ = self.__qualname__ = label
+
+    def __repr__(self) -> str:
+        return f"<student's {self.__name__}>"
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        found, value = lookup(self._ref["name"], [*self._ref["attrs"], attr])
+        if not found:
+            raise AttributeError(attr)
+        return value
+
+    def __call__(self, *args, **kwargs):
+        __tracebackhide__ = True
+        return _call(self, args, kwargs)
+
+
+class _Args:
+    """Encodes a call's arguments; the tensors among them, in order, are the call's inputs."""
+
+    def __init__(self):
+        self.tensors: list = []
+
+    def encode(self, value, depth: int = 0):
+        if isinstance(value, Remote):
+            return {"t": "ref", **value._ref}
+        if callable(value) and hasattr(value, "__code__") and hasattr(value, "__globals__"):
+            return encode_function(value, self.encode, depth)
+        if type(value) in (torch.Tensor, torch.nn.Parameter):
+            return self._tensor(value)
+        if type(value) in (list, tuple, dict):
+            items = value.items() if type(value) is dict else enumerate(value)
+            if any(isinstance(v, Remote) or callable(v) or type(v) in (torch.Tensor, torch.nn.Parameter, list, tuple,
+                                                                        dict) for _k, v in items):
+                if type(value) is dict:
+                    return {"t": "dict", "v": {str(k): self.encode(v, depth + 1) for k, v in value.items()}}
+                encoded = [self.encode(v, depth + 1) for v in value]
+                return encoded if type(value) is list else {"t": "tuple", "v": encoded}
+        if isinstance(value, type(sys)):
+            return {"t": "module", "v": value.__name__}
+        return plain(value, depth)
+
+    def _tensor(self, t):
+        for i, known in enumerate(self.tensors):
+            if known is t:
+                return {"t": "argref", "i": i}
+        self.tensors.append(t)
+        d = tensor_data(t)
+        grad = t.grad if t.is_leaf else None
+        d.update(requires_grad=bool(t.requires_grad), leaf=bool(t.is_leaf), parameter=type(t) is torch.nn.Parameter,
+                 grad=tensor_data(grad) if grad is not None else None)
+        return d
+
+
+def _rules() -> list:
+    from gradcoach import rules
+    return list(rules._ACTIVE)
+
+
+def _call(remote: Remote, args, kwargs):
+    __tracebackhide__ = True
+    encoder = _Args()
+    active = _rules()
+    hooks = torch._C._autograd._top_saved_tensors_default_hooks(False)  # a test's saved_tensors_hooks
+    payload = {"op": "call", "fn": remote._ref, "args": encoder.encode(list(args)),
+               "kwargs": encoder.encode(dict(kwargs)),
+               "rules": [{"kind": "forbid" if r.kind == "forbid" else "count", "names": list(r.names), "why": r.why}
+                         for r in active],
+               "grad_enabled": torch.is_grad_enabled(), "count_saved": hooks is not None}
+    reply = _request(payload)
+    saved = reply.get("saved")
+    if hooks is not None and type(saved) is int:
+        for _ in range(min(saved, 10_000)):  # what the student's graph saved for backward, as the test counts it
+            hooks[0](torch.empty(0))
+    inputs = encoder.tensors
+    try:
+        _apply_counts(active, reply.get("calls"))
+        _apply_args(inputs, reply.get("args"))
+        if type(reply.get("grad_enabled")) is bool and reply["grad_enabled"] != torch.is_grad_enabled():
+            torch.set_grad_enabled(reply["grad_enabled"])
+    except (WireError, RuntimeError, TypeError, ValueError, KeyError, IndexError):
+        raise StudentUnavailable("unreadable") from None
+    raised = reply.get("raised")
+    if raised is not None:
+        raise _rebuild_exception(raised, reply.get("forbidden"), active)
+    try:
+        return decode(reply.get("result"), tensor=lambda d: _rebuild(d, inputs), other=lambda d: _input(d, inputs))
+    except (WireError, RuntimeError, TypeError, ValueError, KeyError, IndexError):
+        return Opaque("unreadable")
+
+
+def _input(d, inputs):
+    if d.get("t") == "input" and type(d.get("i")) is int and 0 <= d["i"] < len(inputs):
+        return inputs[d["i"]]
+    raise WireError("bad result")
+
+
+def _apply_counts(active, calls) -> None:
+    if type(calls) is not dict:
+        return
+    for rule in active:
+        for name in rule.names:
+            count = calls.get(name, 0)
+            if type(count) is int and count > 0:
+                rule.calls[name] += count
+
+
+def _apply_args(inputs, states) -> None:
+    if type(states) is not list or len(states) != len(inputs):
+        return
+    for t, state in zip(inputs, states, strict=True):
+        if type(state) is not dict:
+            continue
+        if state.get("value") is not None:
+            new = make_tensor(state["value"])
+            with torch.no_grad():
+                if new.shape == t.shape and new.dtype == t.dtype:
+                    t.copy_(new)
+                else:
+                    t.data = new
+        if t.is_leaf and type(state.get("requires_grad")) is bool and state["requires_grad"] != t.requires_grad:
+            t.requires_grad_(state["requires_grad"])
+        if t.is_leaf:
+            grad = state.get("grad")
+            t.grad = make_tensor(grad) if grad is not None else None
+        elif state.get("leaf_grad") is not None and t.requires_grad:
+            # the student's backward() reached this argument: carry it on into the test's graph
+            _backward(t, make_tensor(state["leaf_grad"]).reshape(t.shape).to(t.dtype))
+
+
+def _rebuild_exception(raised, forbidden, active):
+    from gradcoach import rules
+
+    if type(raised) is not dict:
+        return StudentUnavailable("unreadable")
+    message = str(raised.get("message", ""))[:4000]
+    if forbidden is not None:
+        for rule in active:
+            if rule.kind == "forbid" and forbidden in rule.names:
+                return rules._broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=forbidden)
+    if raised.get("not_implemented"):
+        return NotImplementedError(message)
+    if raised.get("interrupt"):
+        return KeyboardInterrupt()
+    cls = getattr(builtins, str(raised.get("type", "")), None)
+    if not raised.get("exception"):
+        return SystemExit(message) if cls is SystemExit else KeyboardInterrupt()
+    if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is StopIteration:
+        cls = RuntimeError
+    try:
+        return cls(message)
+    except TypeError:
+        return RuntimeError(message)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+class _Bridge(torch.autograd.Function):
+    """A student's result as a node of the test's graph: backward applies the student's Jacobian."""
+
+    @staticmethod
+    def forward(ctx, value, jacobians, *inputs):
+        ctx.jacobians = jacobians
+        ctx.shapes = [(x.shape, x.dtype) for x in inputs]
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.jacobians is None:
+            raise RuntimeError("Trying to backward through the graph a second time (or directly access saved tensors "
+                               "after they have already been freed).")
+        out = [None, None]
+        if grad is None:
+            return (*out, *[None] * len(ctx.shapes))
+        flat = grad.reshape(-1)
+        for (shape, dtype), jac in zip(ctx.shapes, ctx.jacobians, strict=True):
+            out.append(None if jac is None else (flat.to(jac.dtype) @ jac).reshape(shape).to(dtype))
+        return tuple(out)
+
+
+_NAMED: dict = {}
+
+
+def _function_named(grad_fn: str):
+    """A _Bridge subclass whose backward node is called like the student's (``MulBackward0``,
+    ``LogSigmoidBackward``): gradcoach's messages and ``assert_grad_fn`` read that name."""
+    cls = _NAMED.get(grad_fn)
+    if cls is None:
+        base = grad_fn[:-len("Backward")] if grad_fn.endswith("Backward") else grad_fn
+        cls = type(base or "Bridge", (_Bridge,), {})
+        cls._backward_cls.__name__ = cls._backward_cls.__qualname__ = grad_fn
+        _NAMED[grad_fn] = cls
+    return cls
+
+
+def _rebuild(d: dict, inputs: list):
+    value = make_tensor(d)
+    grad = make_tensor(d["grad"]) if d.get("grad") is not None else None
+    grad_fn = d.get("grad_fn")
+    if grad_fn is not None and value.is_floating_point():
+        if type(grad_fn) is not str:
+            raise WireError("bad grad_fn")
+        reached = [inputs[i] for i in d.get("reached", []) if type(i) is int and 0 <= i < len(inputs)
+                   and inputs[i].requires_grad]
+        jacobians = None
+        if d.get("jac") is not None and len(d["jac"]) == len(reached):
+            jacobians = [make_tensor(j) for j in d["jac"]]
+            if any(j.shape != (value.numel(), x.numel()) for j, x in zip(jacobians, reached, strict=True)):
+                jacobians = None
+        if not reached:  # its graph starts at leaves of the student's own: a stand-in leaf
+            reached = [torch.zeros((), dtype=value.dtype, requires_grad=True)]
+            jacobians = None if jacobians is None else [torch.zeros(value.numel(), 1, dtype=value.dtype)]
+        t = _function_named(grad_fn[:100]).apply(value, jacobians, *reached)
+        if d.get("retains"):
+            t.retain_grad()
+        if grad is not None:
+            t.grad = grad
+        return t
+    if d.get("requires_grad") and value.is_floating_point():
+        if d.get("parameter"):
+            value = torch.nn.Parameter(value)
+        else:
+            value.requires_grad_()
+    if grad is not None:
+        value.grad = grad
+    return value

@@ -1,0 +1,61 @@
+"""Every lesson grades through the checker process as its test cells judge answers in one process.
+
+The mutation suite (tests/mutation_cases.py) holds, per exercise, beginner mistakes its test must
+fail and differently written correct answers it must pass, judged in one process (tests/_mutation.py).
+Here the released lessons are graded for real, test cells in the checker, student functions in the
+student's kernel: notebook k of a lesson answers every exercise with its k-th case, and each test
+cell must score full marks exactly when that case is a correct one.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from mutation_cases import CASES, R, W
+
+from autograde.course import Course, release
+from autograde.grade import grade
+from autograde.sandbox import probe
+
+from _autograde import ROOT, report, student_notebook, submit
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(probe() is not None, reason=f"grading sandbox unavailable: {probe()}")]
+
+
+def _cases(lesson: str) -> list[dict]:
+    """Notebook k: exercise -> (answer source, whether it is correct)."""
+    exercises = CASES[lesson]
+    count = max(len(c[W]) + len(c[R]) for c in exercises.values())
+    out = []
+    for k in range(count):
+        chosen = {}
+        for ex, cases in exercises.items():
+            every = [(src, False) for src, _fragment in cases[W]] + [(src, True) for src in cases[R]]
+            chosen[ex] = every[k % len(every)]
+        out.append(chosen)
+    return out
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("lessons") / "course")
+    release(course, ROOT / "solutions" / "en", "en", log=lambda *_: None)
+    return course
+
+
+@pytest.mark.parametrize("lesson", list(CASES))
+def test_checker_passes_exactly_the_correct_answers(course, lesson):
+    expected = {}
+    for k, chosen in enumerate(_cases(lesson)):
+        student = f"s{k:02d}"
+        answers = {f"{ex}_answer": src for ex, (src, _right) in chosen.items()}
+        submit(course, student, lesson, student_notebook(course, lesson, answers))
+        expected[student] = {f"{ex}_test": right for ex, (_src, right) in chosen.items()}
+    grade(course, assignments=[lesson], workers=2, progress=False, log=lambda *_: None)
+    rows = report(course)
+    for student, tests in expected.items():
+        row = rows[(student, lesson)]
+        scored = {m.group(1): m.group(2) == m.group(3)
+                  for m in re.finditer(r"(\w+_test) ([\d.]+)/([\d.]+)", row["tests"])}
+        assert scored == tests, (student, lesson, row)

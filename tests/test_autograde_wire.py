@@ -1,0 +1,116 @@
+"""The data the checker takes from a student's kernel (autograde/inside/wire.py, checker.py),
+without a kernel: what it decodes, what it refuses, and how a result joins the test's graph."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import torch
+
+from _autograde import ROOT
+
+sys.path.insert(0, str(ROOT / "autograde" / "inside"))
+import checker  # noqa: E402
+import wire  # noqa: E402
+
+
+def test_plain_values_and_tensors_round_trip_through_json():
+    value = {"n": 3, "x": 2.5, "s": "forward", "inf": float("-inf"), "t": (1, [2.0, None]), "ok": True,
+             "tensor": torch.tensor([[1.0, -2.0]], dtype=torch.float64), "half": torch.tensor([0.5], dtype=torch.bfloat16),
+             "dtype": torch.float32, "size": torch.Size([2, 3]), "empty": torch.empty(0, 2)}
+    back = wire.decode(json.loads(json.dumps(wire.plain(value))))
+    assert back.keys() == value.keys()
+    for key in ("n", "x", "s", "inf", "t", "ok", "dtype", "size"):
+        assert back[key] == value[key] and type(back[key]) is type(value[key])
+    for key in ("tensor", "half", "empty"):
+        assert back[key].dtype == value[key].dtype and torch.equal(back[key], value[key])
+
+
+@pytest.mark.parametrize("bad", [
+    {"t": "tensor", "dtype": "object", "shape": [1], "data": ""},
+    {"t": "tensor", "dtype": "float64", "shape": [2], "data": "AAAA"},
+    {"t": "tensor", "dtype": "float64", "shape": [10 ** 12], "data": ""},
+    {"t": "tensor", "dtype": "float64", "shape": "2", "data": ""},
+    {"t": "function", "code": "", "name": "f", "globals": {}, "closure": [], "defaults": []},
+    {"t": "module", "v": "os"},
+    {"t": "float", "v": "__import__('os')"},
+    {"t": "ndarray", "dtype": "object", "shape": [1], "data": ""},
+])
+def test_student_data_that_is_not_plain_is_refused(bad):
+    """Nothing the student's side sends is run, imported or built into a function."""
+    with pytest.raises(wire.WireError):
+        wire.decode(bad)
+
+
+def test_unknown_objects_stay_opaque_and_fail_every_check():
+    class Always(float):
+        def __eq__(self, other):
+            return True
+
+    opaque = wire.decode(wire.plain(Always(1.0)))
+    assert isinstance(opaque, wire.Opaque) and opaque.type_name == "Always"
+    import gradcoach as gc
+    with pytest.raises(AssertionError):
+        gc.assert_close(opaque, 1.0)
+
+
+def test_deep_nesting_is_refused_on_both_sides():
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(wire.WireError):
+        wire.plain(deep)
+    with pytest.raises(wire.WireError):
+        wire.decode(json.loads("[" * 100 + "]" * 100))
+
+
+def _facts(value, grad_fn, reached, jacobians, **extra):
+    d = wire.tensor_data(value)
+    d.update(grad_fn=grad_fn, reached=reached, jac=[wire.tensor_data(j) for j in jacobians] if jacobians else None,
+             requires_grad=True, leaf=False, retains=False, **extra)
+    return d
+
+
+def test_a_result_joins_the_tests_graph_through_the_students_jacobian():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    q = checker._rebuild(_facts(torch.tensor(5.0, dtype=torch.float64), "DotBackward0", [0],
+                                [torch.tensor([[2.0, 4.0]], dtype=torch.float64)]), [x])
+    assert type(q.grad_fn).__name__ == "DotBackward0" and not q.is_leaf and q.requires_grad
+    (3 * q).backward()
+    assert torch.equal(x.grad, torch.tensor([6.0, 12.0], dtype=torch.float64))
+
+
+def test_a_custom_function_keeps_its_name_for_assert_grad_fn():
+    import gradcoach as gc
+
+    x = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    y = checker._rebuild(_facts(torch.tensor([-0.47], dtype=torch.float64), "LogSigmoidBackward", [0],
+                                [torch.tensor([[0.38]], dtype=torch.float64)]), [x])
+
+    class LogSigmoid(torch.autograd.Function):
+        pass
+
+    gc.assert_grad_fn(y, LogSigmoid, name="y")
+
+
+def test_a_graph_the_student_already_freed_cannot_be_run_again():
+    x = torch.tensor(1.0, requires_grad=True)
+    loss = checker._rebuild(_facts(torch.tensor(2.0), "MulBackward0", [0], None), [x])
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_a_leaf_result_carries_its_grad():
+    d = wire.tensor_data(torch.tensor(2.0, dtype=torch.float64))
+    d.update(grad_fn=None, requires_grad=True, leaf=True, grad=wire.tensor_data(torch.tensor(12.0, dtype=torch.float64)))
+    x = checker._rebuild(d, [])
+    assert x.is_leaf and x.requires_grad and float(x.grad) == 12.0
+
+
+def test_what_the_call_did_to_the_arguments_is_applied_to_the_tests_tensors():
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    v = torch.tensor([3.0])
+    checker._apply_args([w, v], [{"requires_grad": True, "value": None, "grad": wire.tensor_data(torch.tensor([0.5, 0.5]))},
+                                 {"requires_grad": False, "value": wire.tensor_data(torch.tensor([9.0])), "grad": None}])
+    assert torch.equal(w.grad, torch.tensor([0.5, 0.5])) and torch.equal(v, torch.tensor([9.0]))
