@@ -159,6 +159,7 @@ class Course:
         c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
         c.SandboxedExecute.timeout = self.settings.cell_timeout
+        c.SandboxedExecute.in_kernel = load_config().in_kernel
         c.SandboxedExecute.sandbox = KernelSettings(self.limits, self.settings.lang, self.settings.sandbox).to_config()
         c.GenerateFeedback.preprocessors = [GetGrades, SanitizeFeedback, CSSHTMLHeaderPreprocessor]
         c.SanitizeFeedback.lang = self.settings.lang

@@ -115,6 +115,9 @@ class SandboxedExecute(Execute):
                    "False (or AUTOGRADE_CHECKER=0, for benchmarks): in the student's kernel, behind the guard "
                    "only").tag(config=True)
 
+    in_kernel = Dict(help="notebook name -> why its test cells run in the student's kernel even with the checker "
+                     "on (lessons/course.yml, grading.in_kernel)").tag(config=True)
+
     @default("checker")
     def _checker_default(self) -> bool:
         return os.environ.get("AUTOGRADE_CHECKER", "1") != "0"
@@ -124,6 +127,7 @@ class SandboxedExecute(Execute):
         super().__init__(**kw)
         self.shutdown_kernel = "immediate"
         self.iopub_timeout = 10
+        self._checker_on = self.checker  # per notebook: see preprocess (in_kernel)
 
     @property
     def lang(self) -> str:
@@ -135,7 +139,7 @@ class SandboxedExecute(Execute):
         self.aliases = {name: f"__ag_{token}_{name}" for name in self.guarded_names}
         guarded = {name: [alias, self.guarded_names[name]] for name, alias in self.aliases.items()}
         settings = KernelSettings.from_config(self.sandbox).with_guard(self.entry, guarded)
-        if self.checker:
+        if self._checker_on:
             self.call_entry = f"autograde_call_{secrets.token_hex(6)}"
             settings = replace(settings, call_entry=self.call_entry)
         self._settings = settings
@@ -196,6 +200,7 @@ class SandboxedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         info = (resources or {}).get("nbgrader", {})
+        self._checker_on = self.checker and info.get("notebook", "") not in self.in_kernel
         self.events = _EVENTS[(info.get("student", ""), info.get("assignment", ""), info.get("notebook", ""))] = []
         self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": t("timeout", self.lang, seconds=self.timeout),
                                  "traceback": [t("timeout", self.lang, seconds=self.timeout)]}
@@ -210,7 +215,7 @@ class SandboxedExecute(Execute):
             with self.setup_kernel():
                 reply = self.wait_for_reply(self.kc.kernel_info())
                 try:
-                    if self.checker:
+                    if self._checker_on:
                         self._start_checker()
                     started = True
                     self.nb.metadata["language_info"] = reply["content"]["language_info"]
@@ -239,7 +244,7 @@ class SandboxedExecute(Execute):
         self._index = index
         graded = is_grade(cell)
         try:
-            if graded and self.checker:
+            if graded and self._checker_on:
                 # the student's kernel is put right too (defence in depth: it answers the
                 # checker's calls), but the verdict is the checker's alone
                 self._restore_guard()
@@ -257,7 +262,7 @@ class SandboxedExecute(Execute):
                     cell.outputs.append(_error_output("GradingStateTampered", t("tampered", self.lang)))
             else:
                 self.preprocess_cell(cell, resources, index)
-                if self.checker and is_locked(cell):  # the course's own setup: the checker needs it too
+                if self._checker_on and is_locked(cell):  # the course's own setup: the checker needs it too
                     self._run_in_checker(cell, index, keep_outputs=False)
         except DeadKernelError:
             cause, detail = self._death_cause()

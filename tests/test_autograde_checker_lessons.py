@@ -16,6 +16,7 @@ from mutation_cases import CASES, R, W
 from autograde.course import Course, release
 from autograde.grade import grade
 from autograde.sandbox import probe
+from coursebuild.config import load_config
 
 from _autograde import ROOT, report, student_notebook, submit
 
@@ -44,8 +45,16 @@ def course(tmp_path_factory):
     return course
 
 
+IN_KERNEL = load_config().in_kernel  # graded behind the guard instead: course.yml says why
+
+
+def test_every_lesson_graded_in_the_kernel_says_why_and_exists():
+    assert all(lesson in CASES and why.strip() for lesson, why in IN_KERNEL.items())
+
+
 @pytest.mark.parametrize("lesson", list(CASES))
 def test_checker_passes_exactly_the_correct_answers(course, lesson):
+    """For a lesson in course.yml's grading.in_kernel the same holds with its tests in the kernel."""
     expected = {}
     for k, chosen in enumerate(_cases(lesson)):
         student = f"s{k:02d}"

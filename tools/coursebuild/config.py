@@ -24,6 +24,9 @@ class CourseConfig:
     branch: str
     gradcoach_install: str
     languages: dict  # lang -> {key: text} for LANGUAGE_KEYS
+    #: lessons whose test cells are graded in the student's kernel (behind the guard), not in the
+    #: checker process: lesson -> why (their tests exchange objects the checker cannot carry as data)
+    in_kernel: dict = None
 
     def colab_url(self, path: str) -> str:
         """The Open-in-Colab address of a notebook at ``path`` (relative to the repository root)."""
@@ -75,7 +78,12 @@ def load_config(path: Path = DEFAULT_CONFIG) -> CourseConfig:
             fail(f"languages.{lang}.code_stub must keep `raise NotImplementedError()` (gradcoach.answer detects it)")
         if not all(line.startswith("#") for line in texts["setup_comment"].splitlines()):
             fail(f"languages.{lang}.setup_comment must be Python comment lines (starting with #)")
+    in_kernel = (data.get("grading") or {}).get("in_kernel") or {}
+    if not isinstance(in_kernel, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                                  for k, v in in_kernel.items()):
+        fail("'grading.in_kernel' must map lesson names to the reason their tests cannot use the checker")
     return CourseConfig(
+        in_kernel=dict(in_kernel),
         repository=data["repository"],
         branch=data["branch"],
         gradcoach_install=install,
