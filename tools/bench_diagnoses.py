@@ -1,27 +1,18 @@
 """gradcoach's mistake suite (tests/diagnosis_cases.py): verdicts per lesson, and the cost of a check at 10⁶ elements."""
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 import warnings
 from collections import Counter
 from pathlib import Path
 
 import torch
+from bench_gradcoach import median_time as _median  # the same median of repeated timings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 N = 1_000_000
-
-
-def _median(fn, repeats=5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+REPEATS = 5
 
 
 def _verdicts() -> list[str]:
@@ -59,9 +50,9 @@ def _cost() -> list[str]:
     f(x).backward()
     swapped = x.grad.clone()
     swapped[[10, N - 10]] = swapped[[N - 10, 10]]
-    with_analytic = _median(lambda: gc.check(x, f, df))
-    without = _median(lambda: gc.check(x, f))
-    fast = _median(lambda: torch.autograd.gradcheck(f, (x,), fast_mode=True))
+    with_analytic = _median(lambda: gc.check(x, f, df), REPEATS)
+    without = _median(lambda: gc.check(x, f), REPEATS)
+    fast = _median(lambda: torch.autograd.gradcheck(f, (x,), fast_mode=True), REPEATS)
     caught = not gc.check(x, f, got=swapped).passed
     return [
         "",
@@ -95,7 +86,7 @@ def _vmap_vs_loop() -> list[str]:
         def batched(x=x, u=u):
             with torch.no_grad():
                 return torch.func.vmap(f)(torch.cat([x + 1e-5 * u, x - 1e-5 * u]))
-        rows.append(f"| {n:,} | {_median(loop) * 1e3:.2f} ms | {_median(batched) * 1e3:.2f} ms |")
+        rows.append(f"| {n:,} | {_median(loop, REPEATS) * 1e3:.2f} ms | {_median(batched, REPEATS) * 1e3:.2f} ms |")
     return rows
 
 
