@@ -117,5 +117,7 @@ def copy_course(course: Course, target: Path) -> Course:
 
 
 def comparable_report(course: Course) -> list[dict]:
-    """report.json without what depends on the machine (how long a notebook took)."""
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in json.loads(course.path("report.json").read_text())]
+    """report.json without what depends on the machine or the gradebook: how long a notebook took,
+    and the Formgrader link (it carries the gradebook's random submission id)."""
+    return [{k: v for k, v in row.items() if k not in ("seconds", "formgrader")}
+            for row in json.loads(course.path("report.json").read_text())]
