@@ -392,13 +392,13 @@ _STEP_OK = "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss
 
 CASES["07_autograd_engine"] = {
  "ex1": {W: [
-  (_sig(rule="a.grad = s * (1 - s) * out.grad"), None),
-  (_sig(rule="a.grad += s * out.grad"), None),
-  (_sig(rule="a.grad += s * (1 - s)"), None),
-  (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), None),
-  (_sig(prev="()"), None),
+  (_sig(rule="a.grad = s * (1 - s) * out.grad"), "grad_not_from_f"),
+  (_sig(rule="a.grad += s * out.grad"), "grad_not_from_f"),
+  (_sig(rule="a.grad += s * (1 - s)"), "grad_not_from_f"),
+  (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), "grad_not_from_f"),
+  (_sig(prev="()"), "_prev"),
   (_sig(forward="s = 1 / (1 + math.exp(a.data))"), "value_sigmoid(a).data"),
-  (_sig(attach="pass"), None),
+  (_sig(attach="pass"), "grad_not_from_f"),
   ("def value_sigmoid(a):\n    return 1 / (1 + (-a).exp())", "_prev"),
   ("def value_sigmoid(a):\n    return 1 / (1 + math.exp(-a.data))", "Value"),
  ], R: [
@@ -415,21 +415,21 @@ CASES["07_autograd_engine"] = {
     "order, seen, stack = [], set(), [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    elif node not in seen:\n        seen.add(node)\n        stack.append((node, True))\n        stack.extend((p, False) for p in node._prev if p not in seen)\nreturn order[:-1]",
     "order, seen, stack = [], set(), [(root, False)]\nwhile stack:\n    node, done = stack.pop()\n    if done:\n        order.append(node)\n    elif node not in seen:\n        seen.add(node)\n        stack.append((node, True))\n        stack.extend((p, False) for p in node._prev if p not in seen)\nreturn tuple(order)",
     "order, seen, stack = [], set(), [root]\nwhile stack:\n    v = stack.pop()\n    if v not in seen:\n        seen.add(v)\n        stack.extend(v._prev)\n        order.insert(0, v)\nreturn order",
-  ), ["before one of their inputs", "RecursionError", None, "len(", "before one of their inputs", "different nodes", "list", None])),
+  ), ["before one of their inputs", "RecursionError", "before one of their inputs", "len(", "before one of their inputs", "different nodes", "list", "before one of their inputs"])),
   R: _fn("def topological_order_iterative(root):",
     # Kahn's algorithm on the number of users of each node
     "users, stack, seen = {}, [root], {root}\nwhile stack:\n    v = stack.pop()\n    for p in v._prev:\n        users[p] = users.get(p, 0) + 1\n        if p not in seen:\n            seen.add(p)\n            stack.append(p)\nready, reverse = [root], []\nwhile ready:\n    v = ready.pop()\n    reverse.append(v)\n    for p in v._prev:\n        users[p] -= 1\n        if users[p] == 0:\n            ready.append(p)\nreturn reverse[::-1]",
     # depth first with an explicit stack of iterators
     "order, seen = [], {root}\nstack = [(root, iter(root._prev))]\nwhile stack:\n    node, parents = stack[-1]\n    for p in parents:\n        if p not in seen:\n            seen.add(p)\n            stack.append((p, iter(p._prev)))\n            break\n    else:\n        stack.pop()\n        order.append(node)\nreturn order")},
  "ex3": {W: [
-  (_dot(rule_w="w.grad = x.data * out.grad", rule_x="x.grad = w.data * out.grad"), None),
-  (_dot(rule_w="w.grad += x.data", rule_x="x.grad += w.data"), None),
-  (_dot(rule_w="w.grad += w.data * out.grad", rule_x="x.grad += x.data * out.grad"), None),
+  (_dot(rule_w="w.grad = x.data * out.grad", rule_x="x.grad = w.data * out.grad"), "grad_not_from_f"),
+  (_dot(rule_w="w.grad += x.data", rule_x="x.grad += w.data"), "grad_not_from_f"),
+  (_dot(rule_w="w.grad += w.data * out.grad", rule_x="x.grad += x.data * out.grad"), "grad_not_from_f"),
   (_dot(prev="tuple(ws)"), "_prev"),
   (_dot(data="sum(w.data + x.data for w, x in zip(ws, xs))"), "value_dot(ws, xs).data"),
   ("def value_dot(ws, xs):\n    return sum((w * x for w, x in zip(ws, xs)), Value(0.0))", "_prev"),
   ("def value_dot(ws, xs):\n    return sum(w.data * x.data for w, x in zip(ws, xs))", "Value"),
-  (_dot(rule_x="x.grad += w.data * out.grad * 0"), None),
+  (_dot(rule_x="x.grad += w.data * out.grad * 0"), "grad_not_from_f"),
  ], R: [
   _dot(prev="set(ws) | set(xs)"),
   "def value_dot(ws, xs):\n    n = len(ws)\n    out = Value(0.0, list(ws) + list(xs), 'dot')\n    for i in range(n):\n        out.data += ws[i].data * xs[i].data\n"
@@ -446,7 +446,7 @@ CASES["07_autograd_engine"] = {
     "ps = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in params]\ngrads = torch.autograd.grad(mse(ps, xs, ys), ps)\nfor p, g in zip(params, grads):\n    p.data -= lr * g.item()\nreturn mse(params, xs, ys)",
     _STEP_OK.replace("loss = mse(params, xs, ys)", "loss = mse(params, xs, ys) * len(xs)"),
     _STEP_OK.replace("for p in params:\n    p.data", "for p in params[:-1]:\n    p.data"),
-  ), [None, None, None, "loss at step", "parameters after step", "same Value objects", "torch.autograd", "loss at step", None])),
+  ), ["parameters after step", "parameters after step", "parameters after step", "loss at step", "parameters after step", "same Value objects", "torch.autograd", "loss at step", "parameters after step"])),
   R: _fn("def train_step(params, xs, ys, lr):",
     "for p in params:\n    p.grad = 0\nloss = mse(params, xs, ys)\nbackward(loss)\nfor i, p in enumerate(params):\n    params[i].data = p.data - lr * p.grad\nreturn loss",
     "loss = sum(((tiny_mlp(params, x) - y) ** 2 for x, y in zip(xs, ys)), 0.0) / len(xs)\nfor p in params:\n    p.grad = 0.0\nbackward(loss, order=topological_order_iterative)\nfor p in params:\n    p.data = p.data - lr * p.grad\nreturn loss")},
