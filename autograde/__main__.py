@@ -136,14 +136,20 @@ def _sample_is_current(course: Course, lang: str, lessons: dict) -> bool:
                     for a, p in lessons.items()))
 
 
-def cmd_report(args) -> int:
-    from .report import write_reports
-
+def _graded_course(args) -> Course:
+    """The course asked for, else the graded sample class; a clear error when neither exists."""
     course = _course(args)
     if not course.exists and not args.course and Course(SAMPLE_ROOT).exists:
         course = Course(SAMPLE_ROOT, db_url=args.db_url)
     if not course.exists:
         raise CourseError(f"No course in {course.root}: run `make release`, `make collect` and `make grade` first.")
+    return course
+
+
+def cmd_report(args) -> int:
+    from .report import write_reports
+
+    course = _graded_course(args)
     for page in write_reports(course, args.assignment or None):
         print(f"class report: {page}")
     return 0
@@ -152,11 +158,7 @@ def cmd_report(args) -> int:
 def cmd_export(args) -> int:
     from .export import export
 
-    course = _course(args)
-    if not course.exists and not args.course and Course(SAMPLE_ROOT).exists:
-        course = Course(SAMPLE_ROOT, db_url=args.db_url)
-    if not course.exists:
-        raise CourseError(f"No course in {course.root}: run `make release`, `make collect` and `make grade` first.")
+    course = _graded_course(args)
     path = export(course, args.format, Path(args.output) if args.output else None)
     print(f"{args.format} grades: {path}")
     return 0
