@@ -27,7 +27,7 @@ book: setup
 	$(BIN)/python tools/build_book.py $(BOOK_ARGS)
 
 test: setup lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
 
 # ruff's configuration is in pyproject.toml; `ruff check --fix .` repairs most findings.
 lint: setup
