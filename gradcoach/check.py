@@ -403,7 +403,8 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     elif frac and abs(c - 1) > 1e-3:
         fail(report, "constant_factor", name=name, factor=frac)
     elif reveal:
-        fail(report, "value_mismatch", name=name, got=_short(g), expected=_short(e))
+        start = _window_start(g, e, a_tol, r_tol)
+        fail(report, "value_mismatch", name=name, got=_short(g, start), expected=_short(e, start))
     else:
         fail(report, "value_mismatch_hidden", name=name)
     if g.ndim == 2 and g.shape[0] == g.shape[1] > 1 and compare.close(g.T, e, a_tol, r_tol).all():
@@ -412,7 +413,19 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     return report
 
 
-def _short(arr) -> str:
+SHOWN = 6  # elements of a vector quoted in a message
+
+
+def _window_start(g, e, a_tol, r_tol) -> int:
+    """Where the quoted elements start: at 0 unless the first differing element lies beyond the
+    first SHOWN, so that "yours" and "expected" never look the same."""
+    wrong = (~compare.close(g.reshape(-1), e.reshape(-1), a_tol, r_tol)).nonzero()[0]
+    first = int(wrong[0]) if wrong.size else 0
+    return 0 if first < SHOWN else min(first - 1, g.size - SHOWN)
+
+
+def _short(arr, start: int = 0) -> str:
     flat = arr.reshape(-1)
-    text = ", ".join(fmt(x) for x in flat[:6]) + (", …" if flat.size > 6 else "")
+    shown = ", ".join(fmt(x) for x in flat[start:start + SHOWN])
+    text = ("…, " if start > 0 else "") + shown + (", …" if flat.size > start + SHOWN else "")
     return text if flat.size == 1 and arr.ndim == 0 else f"[{text}]"

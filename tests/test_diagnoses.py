@@ -298,6 +298,17 @@ def test_a_vector_is_not_accepted_for_a_single_number_in_a_graded_check():
         gc.assert_close(torch.tensor([3.0, 3.0], dtype=torch.float64), 3.0)
 
 
+def test_a_difference_beyond_the_quoted_elements_is_quoted():
+    """Ten values, only the last one wrong: "yours" and "expected" must not read the same."""
+    expected = torch.arange(10, dtype=torch.float64)
+    got = expected.clone()
+    got[9] = 99.0
+    with pytest.raises(AssertionError) as caught:
+        gc.assert_close(got, expected, name="v", reveal=True)
+    message = str(caught.value)
+    assert "…, 4, 5, 6, 7, 8, 99]" in message and "…, 4, 5, 6, 7, 8, 9]" in message, message
+
+
 def test_a_lesson_may_state_one_number_for_every_element():
     assert gc.confirm("all-27", torch.full((2, 2), 27.0), 27).passed
 
