@@ -446,10 +446,14 @@ CASES["07_autograd_engine"] = {
     "ps = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in params]\ngrads = torch.autograd.grad(mse(ps, xs, ys), ps)\nfor p, g in zip(params, grads):\n    p.data -= lr * g.item()\nreturn mse(params, xs, ys)",
     _STEP_OK.replace("loss = mse(params, xs, ys)", "loss = mse(params, xs, ys) * len(xs)"),
     _STEP_OK.replace("for p in params:\n    p.data", "for p in params[:-1]:\n    p.data"),
-  ), ["parameters after step", "parameters after step", "parameters after step", "loss at step", "parameters after step", "same Value objects", "torch.autograd", "loss at step", "parameters after step"])),
+    # a second backward() on the same graph: the leaves (the parameters) receive the gradient twice
+    _STEP_OK.replace("loss.backward()", "loss.backward()\nloss.backward()"),
+  ), ["parameters after step", "parameters after step", "parameters after step", "loss at step", "parameters after step", "same Value objects", "torch.autograd", "loss at step", "parameters after step", "parameters after step"])),
   R: _fn("def train_step(params, xs, ys, lr):",
     "for p in params:\n    p.grad = 0\nloss = mse(params, xs, ys)\nbackward(loss)\nfor i, p in enumerate(params):\n    params[i].data = p.data - lr * p.grad\nreturn loss",
-    "loss = sum(((tiny_mlp(params, x) - y) ** 2 for x, y in zip(xs, ys)), 0.0) / len(xs)\nfor p in params:\n    p.grad = 0.0\nbackward(loss, order=topological_order_iterative)\nfor p in params:\n    p.data = p.data - lr * p.grad\nreturn loss")},
+    "loss = sum(((tiny_mlp(params, x) - y) ** 2 for x, y in zip(xs, ys)), 0.0) / len(xs)\nfor p in params:\n    p.grad = 0.0\nbackward(loss, order=topological_order_iterative)\nfor p in params:\n    p.data = p.data - lr * p.grad\nreturn loss",
+    # every node of the graph set to zero, leaves and interior nodes alike
+    "loss = mse(params, xs, ys)\nfor v in topological_order(loss):\n    v.grad = 0.0\nloss.backward()\nfor p in params:\n    p.data -= lr * p.grad\nreturn loss")},
 }
 
 
