@@ -6,6 +6,9 @@
 - :func:`fresh_autograd`: autograd's own answer for ``f`` at fresh float64 leaves.
 - :func:`custom_functions`: the custom ``autograd.Function`` classes in a graph.
 - :func:`caller_source`: the code of the cell (or file) that called gradcoach.
+- :func:`watch_grad_writes` / :func:`grad_writes`: what each backward pass of a ``gc.answer`` call
+  wrote into the ``.grad`` of the leaves it was given (hooks, removed when the call returns).
+- :func:`path_contributions`: the gradient each use of an input in ``f``'s graph sends back.
 """
 from __future__ import annotations
 
