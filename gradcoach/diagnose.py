@@ -20,6 +20,7 @@ from .evidence import (
     answered_fn,
     backward_fingerprints,
     caller_source,
+    custom_backward_disagrees,
     custom_functions,
     first_derivative,
     fresh_autograd,
@@ -320,6 +321,19 @@ def rule_grad_modified(c: Comparison):
     return None
 
 
+def rule_answers_custom_backward(c: Comparison):
+    """``.grad`` of an input the last gc.answer call turned, through the student's own custom
+    Function, into its result: does that Function's backward disagree with its own forward? Tested
+    by finite differences of the forward (see evidence.custom_backward_disagrees)."""
+    if c.kind != "grad" or not c.from_grad:
+        return None
+    x, result = c.inputs[c.bi], last_answer.get("result")
+    if not any(a is x for a in last_answer.get("args", ())):
+        return None
+    name = custom_backward_disagrees(result, x)
+    return c.fail("custom_backward_disagrees", function=name) if name else None
+
+
 def rule_not_finite(c: Comparison):
     """NaN or inf in the gradient or in the analytic answer: named with the element."""
     g, e = c.g, c.e
@@ -526,8 +540,8 @@ def rule_mismatch(c: Comparison):
 
 RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_reference_wrong,
          rule_low_precision, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
-         rule_autograd_wrong_on_f, rule_common_factor, rule_second_includes_first, rule_second_wrong_first,
-         rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
+         rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
+         rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
 
 
 def diagnose(comparison: Comparison) -> Report:

@@ -733,6 +733,27 @@ def custom_backward_that_ignores_grad_output():
     return _codes_of(lambda: gc.assert_grad_fn(y, _IgnoresGradOutput, name="log_sigmoid(x)"))
 
 
+class _WrongSign(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)  # sigmoid(x) where sigmoid(-x) was meant
+
+
+@case("06", {"custom_backward_disagrees"}, never={"code_differs", "grad_not_from_f"})
+def a_custom_backward_wrong_while_its_forward_is_right():
+    def log_sigmoid(x):
+        return _WrongSign.apply(x)
+    x = leaf([-3.0, -0.5, 0.7, 4.0])
+    gc.answer(log_sigmoid, x).sum().backward()
+    return gc.check(x, lambda x: torch.nn.functional.logsigmoid(x).sum(), lambda x: torch.sigmoid(-x))
+
+
 @case("07", {"missing_paths"}, never={"constant_factor", "sign_flipped"})
 def hand_backward_overwrites_a_fan_out():
     # d/dx [x · sin x] has a term for each use of x; a hand-written backward that did `grad = …`

@@ -359,9 +359,9 @@ _BWD = "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(-x)"
 CASES["06_capstone"]["ex4"] = {
  W: [
   (_ls("ctx.save_for_backward(x)\nreturn torch.log(torch.sigmoid(x))", _BWD), ('value_mismatch', 'float32')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), 'grad_not_from_f'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), ('custom_backward_disagrees', 'LogSigmoid')),
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn torch.sigmoid(-x)"), ('custom_backward_ignores_grad_output', 'chain rule')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'grad_not_from_f'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'custom_backward_disagrees'),
   (_ls(_FWD, _BWD, call="torch.nn.functional.logsigmoid(x)"), 'grad_fn_wrong'),
   (_ls("ctx.save_for_backward(x)\nreturn -torch.log1p(torch.exp(-x))", _BWD), ('value_mismatch', 'float32')),
   (_ls("ctx.save_for_backward(x)\nreturn x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))", "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), 'sign_flipped'),
