@@ -23,7 +23,7 @@ from . import graph, plotting  # noqa: F401 - gc.graph, gc.plotting (they import
 from ._safe import NotGenuine, describe, value_to_f64
 from .check import GradcoachAssertionError, checked_labels
 from .evaluate import usage_error
-from .evidence import last_answer
+from .evidence import last_answer, watch_grad_writes
 from .explain import enable_explanations, explain, explain_errors
 from .finite_diff import finite_difference
 from .i18n import LANGUAGES, language, set_language, t
@@ -173,7 +173,8 @@ def answer(fn, *args, **kwargs):
     last_answer.clear()
     last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
     try:
-        result = fn(*args, **kwargs)
+        with watch_grad_writes(args, kwargs) as writes:  # evidence: which backward passes wrote .grad
+            result = fn(*args, **kwargs)
     except NotImplementedError:
         raise NotAnswered(t("not_answered", name=name)) from None
     except Exception as exc:
@@ -184,5 +185,6 @@ def answer(fn, *args, **kwargs):
     if result is None:
         raise GradcoachAssertionError(t("answer_returned_none", name=name, what=t("what_tensor")),
                                       codes=("answer_returned_none",))
+    last_answer["writes"] = writes
     last_answer["result"] = result  # its evidence is used only for checks of this result
     return result

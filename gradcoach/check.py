@@ -17,8 +17,9 @@ from ._safe import (
     tensor_to_f64,
     value_to_f64,
 )
-from .diagnose import LOW_PRECISION, Comparison, _fd_text, _grad_none, diagnose
+from .diagnose import LOW_PRECISION, Comparison, _fd_text, _from_writes, _grad_none, diagnose
 from .evaluate import float64_function, usage_error
+from .evidence import grad_writes_of_value, last_answer
 from .finite_diff import DIRECTIONS, STEP1, STEP2, first_order, second_order
 from .i18n import t
 from .report import Block, Report, fail, fmt
@@ -259,7 +260,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     diagnose(Comparison(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C, s_atol, f, bases,
                         varr, out_arr, reveal, from_grad=got is None, inputs=inputs, dtype=dtype,
                         first=_index_of(first, inputs, names) if kind == "second" else None,
-                        w=w if kind == "second" else None))
+                        w=w if kind == "second" else None,
+                        formula=expected if kind == "formula" and callable(expected) else None))
     report.passed = False  # whatever a diagnosis ran, the verdict above stands
     return report
 
@@ -395,7 +397,10 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
         return report
     c = compare.common_ratio(g.reshape(-1), e.reshape(-1), a_tol)
     frac = compare.as_simple_fraction(c, g.size) if c is not None and g.size > 1 else None
-    if dtype in LOW_PRECISION and compare.close(g, e, compare.NEAR_ATOL, LOW_PRECISION[dtype]).all():
+    written = _written_by_answer(got, g, e, c, a_tol, r_tol)
+    if written:
+        fail(report, written[0], name=name, **written[1])
+    elif dtype in LOW_PRECISION and compare.close(g, e, compare.NEAR_ATOL, LOW_PRECISION[dtype]).all():
         rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
         fail(report, "float32_near", rel=rel, dtype=str(dtype).replace("torch.", ""))
     elif c is not None and abs(c + 1) <= 1e-3 and g.size > 1:
@@ -411,6 +416,33 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
         report.messages[-1] += " " + t("hint_transposed")  # a square matrix read the other way round
         report.codes.append("hint_transposed")
     return report
+
+
+def _written_by_answer(got, g, e, ratio, a_tol, r_tol):
+    """When ``got`` is the ``.grad`` of a leaf the last gc.answer call's backward passes wrote (see
+    evidence.GradWrites): the explanation those writes prove, as (key, values), or None. Added to a
+    gradient held before the call, where the call's own passes sum to the right answer; or k
+    different gradients (micro-batches) summed where their mean was wanted."""
+    rec = grad_writes_of_value(got)
+    if rec is None or rec.total <= 0 or rec.cleared:
+        return None
+    fn = last_answer.get("fn")
+    fn = fn.__name__ if fn is not None else "the answer"
+    if rec.tampered:
+        return "grad_modified_after_backward", {"fn": fn}
+    if rec.prior:
+        own = sum(c.double() for c in rec.run).numpy().reshape(e.shape)
+        if compare.close(own, e, a_tol, r_tol).all():
+            return "grad_polluted_before_answer", {"fn": fn}
+        return None
+    if len(rec.run) < rec.total:  # .grad was emptied between the passes: would all of them add up?
+        every = sum(c.double() for c in rec.every).numpy().reshape(e.shape)
+        if compare.close(every, e, a_tol, r_tol).all():
+            return "grad_reset_between_passes", {"fn": fn, "m": len(rec.run), "n": rec.total}
+    k = compare.as_integer(ratio) if ratio is not None else None
+    if k is not None and k >= 2 and _from_writes(rec, k) == "accumulation_missing_division":
+        return "accumulation_missing_division", {"k": k}
+    return None
 
 
 SHOWN = 6  # elements of a vector quoted in a message

@@ -8,6 +8,7 @@ that speaks gives the diagnosis; :func:`rule_mismatch` always can.
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -19,12 +20,15 @@ from .evidence import (
     answered_fn,
     backward_fingerprints,
     caller_source,
+    custom_backward_disagrees,
     custom_functions,
     first_derivative,
     fresh_autograd,
     grad_fingerprint,
     grad_was_accumulated,
+    grad_writes,
     last_answer,
+    path_contributions,
     rerun_backward_calls,
 )
 from .finite_diff import STEP1, second_order
@@ -40,13 +44,34 @@ _CULPRITS = [(r"\.detach\(\)", ".detach()"), (r"\.data\b", ".data"), (r"\.item\(
              (r"\bfloat\(", "float(...)"), (r"inference_mode", "torch.inference_mode()")]
 
 
+#: the names a culprit leaves in compiled code (attribute and global names), for code without source
+_CULPRIT_NAMES = {"detach": ".detach()", "data": ".data", "item": ".item()", "numpy": ".numpy()",
+                  "no_grad": "torch.no_grad()", "tolist": ".tolist()", "float": "float(...)",
+                  "inference_mode": "torch.inference_mode()"}
+
+
+def _code_names(code) -> set:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _code_names(const)
+    return names
+
+
 def _find_culprit(*functions) -> str | None:
+    """The first cut of the graph (``.detach()``, ``.data``, …) that a function's code contains: read
+    from its source, or from its compiled code's names where the source is not available."""
     for fn in functions:
         if fn is None:
             continue
         try:
             source = inspect.getsource(fn)
         except (OSError, TypeError):
+            code = getattr(fn, "__code__", None)
+            names = _code_names(code) if code is not None else set()
+            found = [shown for name, shown in _CULPRIT_NAMES.items() if name in names]
+            if found:
+                return sorted(found, key=[s for _, s in _CULPRITS].index)[0]
             continue
         code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
         for pattern, shown in _CULPRITS:
@@ -68,10 +93,29 @@ def _graph_reaches(f, inputs, x) -> bool:
         return True
 
 
+def _from_writes(rec, k):
+    """The verdict of :func:`_accumulated` from what the answer's backward passes wrote (see
+    evidence.GradWrites): added to a gradient held before, or the same gradient added n times, is
+    "accumulated"; n different gradients summed where their mean was wanted (micro-batches, a
+    factor n = k) is "accumulation_missing_division"; one pass onto an empty ``.grad`` is False."""
+    n = len(rec.run)
+    if rec.prior:
+        return "accumulated"
+    if n == 1:
+        return False
+    if k is not None and k != n:
+        return None  # n passes, and a factor that is not n: the record does not explain it
+    return "accumulated" if rec.same_contributions() else "accumulation_missing_division"
+
+
 def _accumulated(x, f, bases, index, k, varr):
-    """Was ``x.grad`` added to by more than one backward pass? "accumulated" when re-running the
+    """Was ``x.grad`` added to by more than one backward pass? Decided by what the answer's passes
+    wrote when gc.answer watched them (see :func:`_from_writes`); "accumulated" when re-running the
     student's answer function counted the passes; "accumulated_likely" when ``.grad`` looks exactly
     like k passes of ``f`` and not like one; False when it was certainly written once; else None."""
+    rec = grad_writes(x)
+    if rec is not None and rec.total > 0 and not rec.cleared and not rec.tampered:
+        return _from_writes(rec, k)
     once = grad_was_accumulated(x)
     if once is not None:
         return once
@@ -95,6 +139,10 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
         return fail(report, "grad_none_requires_grad", name=name)
     if x.grad_fn is not None:
         return fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
+    rec = grad_writes(x)
+    if rec is not None and rec.cleared and rec.leaf.grad is None:  # written by backward, then cleared
+        return fail(report, "grad_cleared_after_backward", name=name, fn=last_answer["fn"].__name__
+                    if last_answer.get("fn") is not None else "the answer")
     student_fn = answered_fn(x)
     culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
     if culprit is None and student_fn is not None:
@@ -168,6 +216,7 @@ class Comparison:
     dtype: object  # the dtype the student computed in
     first: int | None = None  # check_second's row
     w: object = None  # check_second's weights on the first derivative
+    formula: object = None  # check_formula: the student's formula (a callable), to try at other points
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -206,7 +255,8 @@ class Comparison:
     def fresh(self):
         """autograd's answer for f at fresh leaves, and the graph's output (see fresh_autograd)."""
         if "fresh" not in self._cache:
-            self._cache["fresh"] = fresh_autograd(self.f, self.bases, self.varr, self.first)
+            weights = self.w if self.kind == "second" else self.varr  # check_second weighs ∂f/∂first by w
+            self._cache["fresh"] = fresh_autograd(self.f, self.bases, weights, self.first)
         return self._cache["fresh"]
 
 
@@ -225,7 +275,63 @@ def rule_formula_under_test(c: Comparison):
         return None
     if not np.isfinite(c.g).all():
         return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
-    return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+    return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi,
+                          same_ratio_elsewhere=_formula_ratio_elsewhere(c))
+
+
+def _formula_ratio_elsewhere(c: Comparison):
+    """At a single point any wrong value is some multiple of the right one. Is it the same multiple
+    at other points? True/False when the formula and autograd could be compared at three nearby
+    points, None when not (or when more than one point was checked already)."""
+    if c.formula is None or len(c.bases) != 1 or c.g.size != 1 or not callable(c.formula):
+        return None
+    x0 = float(c.bases[0].reshape(-1)[0])
+    ratio = c.g[0] / c.ref[0] if c.ref[0] != 0 else None
+    if ratio is None:
+        return None
+    seen = 0
+    for d in (0.137, -0.291, 0.419):
+        p = torch.tensor(x0 + d * max(1.0, abs(x0)), dtype=torch.float64).reshape(c.bases[0].shape)
+        try:
+            leaf = p.clone().requires_grad_()
+            with torch.enable_grad():
+                (auto,) = torch.autograd.grad(c.f(leaf), leaf)
+            mine = value_to_f64(c.formula(p.clone())).reshape(-1)[0]
+        except Exception:  # noqa: BLE001 - outside f's domain, or the formula fails there: no evidence
+            continue
+        auto = float(auto.reshape(-1)[0])
+        if not (np.isfinite(auto) and np.isfinite(mine)) or abs(auto) < 1e-8:
+            continue
+        if abs(mine / auto - ratio) > 1e-6 * max(1.0, abs(ratio)):
+            return False
+        seen += 1
+    return True if seen >= 2 else None
+
+
+def rule_grad_modified(c: Comparison):
+    """``.grad`` is not what the answer's backward passes wrote into it (watched by gc.answer): the
+    answer changed it afterwards."""
+    if not c.from_grad:
+        return None
+    rec = grad_writes(c.inputs[c.bi])
+    if rec is not None and rec.tampered:
+        fn = last_answer.get("fn")
+        return c.fail("grad_modified_after_backward", name=c.name,
+                      fn=fn.__name__ if fn is not None else "the answer")
+    return None
+
+
+def rule_answers_custom_backward(c: Comparison):
+    """``.grad`` of an input the last gc.answer call turned, through the student's own custom
+    Function, into its result: does that Function's backward disagree with its own forward? Tested
+    by finite differences of the forward (see evidence.custom_backward_disagrees)."""
+    if c.kind != "grad" or not c.from_grad:
+        return None
+    x, result = c.inputs[c.bi], last_answer.get("result")
+    if not any(a is x for a in last_answer.get("args", ())):
+        return None
+    name = custom_backward_disagrees(result, x)
+    return c.fail("custom_backward_disagrees", function=name) if name else None
 
 
 def rule_not_finite(c: Comparison):
@@ -309,6 +415,47 @@ def rule_second_includes_first(c: Comparison):
     return None
 
 
+def rule_second_is_first(c: Comparison):
+    """check_second: every gradient checked is the plain first derivative of f (backward ran once,
+    through f, and never through the first derivative)."""
+    if c.kind != "second" or c.e is None:
+        return None
+    firsts = fresh_autograd(c.f, c.bases)[0]
+    if firsts is None:
+        return None
+    for b, d1 in zip(c.blocks, firsts, strict=True):
+        d1 = d1.reshape(-1)
+        if compare.close(d1, b.analytic.reshape(-1), c.atol, 1e-6).all():  # nothing to tell apart
+            return None
+        if not compare.close(b.got.reshape(-1), d1, c.atol * 10, 1e-6).all():
+            return None
+    return c.fail("second_is_first", name=c.name, input=c.inp)
+
+
+def rule_second_wrong_weights(c: Comparison):
+    """check_second with weights v (a Hessian-vector product): the result is H·1 (the gradient
+    summed, not weighted by v), (H·v)⊙v (multiplied by v once more), or ∇f⊙v (never differentiated
+    twice). Each is computed and compared, element by element."""
+    if c.kind != "second" or c.w is None or c.e is None or len(c.bases) != 1:
+        return None
+    w = np.asarray(c.w, dtype=np.float64).reshape(-1)
+    candidates = []
+    if not np.allclose(w, 1.0):
+        ones = fresh_autograd(c.f, c.bases, None, c.first)[0]
+        if ones is not None:
+            candidates.append(("second_wrong_v", ones[0].reshape(-1)))
+    candidates.append(("second_times_v_again", c.e * w))
+    d1 = first_derivative(c.f, c.bases, c.first)
+    if d1 is not None:
+        candidates.append(("second_first_times_v", d1.reshape(-1) * w))
+    for key, value in candidates:
+        if compare.close(value, c.e, c.atol, 1e-6).all():  # the same as the right answer here
+            continue
+        if compare.close(c.g, value, c.atol * 10, 1e-6).all():
+            return c.fail(key, name=c.name, input=c.inp)
+    return None
+
+
 def rule_second_wrong_first(c: Comparison):
     """check_second: the derivative of another input's first derivative (matched by finite differences)."""
     if c.kind != "second":
@@ -317,6 +464,55 @@ def rule_second_wrong_first(c: Comparison):
     if other is not None:
         return c.fail("second_wrong_first", name=c.name, first=c.names[c.first], other=c.names[other])
     return None
+
+
+#: at most this many uses of one input are tried in subsets (2^n sums)
+_MAX_PATHS = 10
+
+
+def rule_missing_paths(c: Comparison):
+    """An input used several times in f (fan-out): is the gradient the sum of only some of the
+    contributions its uses send back? Tested by computing each use's contribution (hooks on f's
+    graph, at fresh leaves) and every proper subset's sum, while autograd on f itself is right."""
+    if c.kind != "grad" or c.block.fd is None:
+        return None
+    fresh = c.fresh[0]
+    if fresh is None or not compare.close(fresh[c.bi].reshape(-1), c.block.fd.reshape(-1),
+                                          10 * c.fd.roundoff + 1e-10, compare.FD_RTOL[1]).all():
+        return None
+    paths = path_contributions(c.f, c.bases, c.varr)
+    if paths is None:
+        return None
+    uses = [p.reshape(-1) for p in paths[c.bi]]
+    if not 2 <= len(uses) <= _MAX_PATHS:
+        return None
+    for other in fresh:  # another input's gradient (answers swapped) explains it as well: no claim
+        if other.size == c.g.size and compare.close(c.g, other.reshape(-1), c.atol * 10, 1e-6).all():
+            return None
+    sums = [(subset, sum(uses[j] for j in subset)) for size in range(1, len(uses))
+            for subset in itertools.combinations(range(len(uses)), size)]
+    matches = [(subset, partial) for subset, partial in sums
+               if not compare.close(partial, fresh[c.bi].reshape(-1), c.atol, 1e-6).all()  # else nothing to tell
+               and compare.close(c.g, partial, c.atol * 10, 1e-6).all()]
+    if len({len(subset) for subset, _ in matches}) == 1:  # one answer to "how many uses are missing"
+        size = len(matches[0][0])
+        listed = "\n".join(f"{i}. {t(key, input=c.inp)}" for i, key in enumerate(_missing_path_causes(c), 1))
+        return c.fail("missing_paths", name=c.name, input=c.inp, k=len(uses), m=size, causes=listed)
+    return None
+
+
+def _missing_path_causes(c: Comparison) -> list[str]:
+    """The likely causes of a gradient missing some uses' contributions, likeliest first: a cut the
+    answer's code shows; a backward written by hand (the answer returned its own graph objects, with
+    a ``_backward``) overwriting instead of adding; a term forgotten in a derivative by hand."""
+    fn, result = last_answer.get("fn"), last_answer.get("result")
+    cut_shown = fn is not None and _find_culprit(fn) is not None
+    if c.from_grad:  # torch's backward adds every use: a cut loses one, or the code lacks that term
+        return ["cause_use_cut", "cause_code_differs"] if cut_shown else ["cause_code_differs", "cause_use_cut"]
+    hand_backward = result is not None and not is_tensor(result) and hasattr(result, "_backward")
+    causes = ["cause_use_overwritten", "cause_term_forgotten"] if hand_backward else [
+        "cause_term_forgotten", "cause_use_overwritten"]
+    return ["cause_use_cut"] + causes if cut_shown else causes + ["cause_use_cut"]
 
 
 def rule_grad_from_elsewhere(c: Comparison):
@@ -342,9 +538,10 @@ def rule_mismatch(c: Comparison):
     return c.fail("mismatch_hidden", name=c.name, point=c.point)
 
 
-RULES = [rule_projections_only, rule_formula_under_test, rule_not_finite, rule_reference_wrong,
-         rule_low_precision, rule_wrong_weights, rule_autograd_wrong_on_f, rule_common_factor,
-         rule_second_includes_first, rule_second_wrong_first, rule_grad_from_elsewhere, rule_mismatch]
+RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_reference_wrong,
+         rule_low_precision, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
+         rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
+         rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
 
 
 def diagnose(comparison: Comparison) -> Report:
@@ -391,14 +588,18 @@ def _diagnose_projections(c: Comparison):
                   fd=fmt(est) if c.reveal else t("hidden_value"))
 
 
-def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, blocks, fi):
+def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, blocks, fi, same_ratio_elsewhere=None):
     """The analytic formula disagrees with autograd and finite differences (which agree): its sign,
-    a constant factor, or just wrong."""
+    a constant factor, or just wrong. At a single point a ratio proves nothing by itself: a sign or a
+    factor is claimed there only when the same ratio was found at other points."""
     c = compare.common_ratio(formula, autograd, atol)
-    if c is not None and abs(c + 1) <= 1e-3 and formula.size > 1:
+    if same_ratio_elsewhere is False:
+        c = None
+    everywhere = formula.size > 1 or same_ratio_elsewhere is True
+    if c is not None and abs(c + 1) <= 1e-3 and everywhere:
         return fail(report, "formula_sign_flipped")
     frac = compare.as_simple_fraction(c, formula.size) if c is not None else None
-    if frac and abs(c - 1) > 1e-3:
+    if frac and abs(c - 1) > 1e-3 and (everywhere or same_ratio_elsewhere is None):
         return fail(report, "formula_constant_factor", factor=frac)
     if reveal:
         fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
@@ -427,12 +628,13 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
     if fresh is not None:
         causes = []
         source = caller_source()
-        if from_grad and accumulated:
+        polluted = accumulated in ("accumulated", "accumulated_likely")
+        if from_grad and polluted:
             causes.append("cause_polluted")
         if _IN_PLACE.search("\n".join(line.split("#", 1)[0] for line in source.splitlines())):
             causes.append("cause_saved_modified")
         causes.append("cause_code_differs")
-        if from_grad and "cause_polluted" not in causes:
+        if from_grad and not polluted and accumulated is None:  # False: .grad was certainly written once
             causes.append("cause_polluted")
         if "cause_saved_modified" not in causes:
             causes.append("cause_saved_modified")

@@ -6,9 +6,12 @@ follows it).
 """
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from contextlib import contextmanager
+
+import torch
 
 from .i18n import t
 
@@ -30,17 +33,69 @@ _PATTERNS = [
     (r"Only Tensors of floating point.*can require gradients", "err_int_requires_grad"),
     (r"a leaf Variable that requires grad is being used in an in-place operation", "err_leaf_inplace"),
     (r"Can't call numpy\(\) on Tensor that requires grad", "err_numpy_requires_grad"),
+    (r"Function '(?P<function>\w+)' returned nan values in its (?P<index>\d+)th output", "err_anomaly_nan"),
 ]
 
 
 def explain(exc: BaseException | str) -> str | None:
     """The explanation of an exception (or its message) in the current language, or None."""
+    found = explain_key(exc)
+    return t(found[0], **found[1]) if found else None
+
+
+def explain_key(exc: BaseException | str):
+    """(catalogue key, its values) of the explanation of ``exc``, or None."""
     text = exc if isinstance(exc, str) else str(exc)
     for pattern, key in _PATTERNS:
-        if re.search(pattern, text):
-            if key == "err_no_grad_fn" and _inputs_require_grad(exc):
-                key = "err_no_grad_fn_inputs"  # not "set requires_grad": a gradient made without create_graph?
-            return t(key)
+        m = re.search(pattern, text)
+        if m:
+            if key == "err_no_grad_fn":
+                if _inputs_require_grad(exc):
+                    return "err_no_grad_fn_inputs", {}  # not "set requires_grad": a gradient made without create_graph?
+                cut = _answer_result_cut(exc)
+                if cut:
+                    return cut
+            return key, m.groupdict()
+    return None
+
+
+def _backward_target(exc):
+    """The tensor whose backward() raised (from the traceback of Tensor.backward), or None."""
+    tb = getattr(exc, "__traceback__", None)
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "backward" and "torch" in frame.f_code.co_filename:
+            target = frame.f_locals.get("self", frame.f_locals.get("tensors"))
+            if isinstance(target, (tuple, list)) and len(target) == 1:
+                target = target[0]
+            return target if isinstance(target, torch.Tensor) else None
+        tb = tb.tb_next
+    return None
+
+
+def _answer_result_cut(exc):
+    """backward() on the very tensor a gc.answer(fn, ...) call returned, which has no grad_fn while an
+    argument of fn requires grad: the result was cut from that argument. The evidence is tested (no
+    grad_fn, an input that requires grad); the culprit is named only when fn's source shows one."""
+    from .diagnose import _find_culprit
+    from .evidence import last_answer
+    target = _backward_target(exc)
+    fn = last_answer.get("fn")
+    if target is None or fn is None or last_answer.get("result") is not target:
+        return None
+    if target.grad_fn is not None or target.requires_grad:
+        return None
+    args = last_answer.get("args", ())
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        params = []
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor) and a.requires_grad:
+            name = params[i] if i < len(params) else f"argument {i + 1}"
+            culprit = _find_culprit(fn)
+            values = {"fn": fn.__name__, "input": name}
+            return ("err_result_cut", dict(values, culprit=culprit)) if culprit else ("err_result_cut_unknown", values)
     return None
 
 
@@ -64,7 +119,7 @@ class _Explanation:
         self.text = text
 
     def __str__(self) -> str:
-        return f"💡 {t('err_title')}: {self.text}"
+        return f"💡 {t('err_title')}{t('title_sep')}{self.text}"
 
     __repr__ = __str__  # what text-only front ends show
 

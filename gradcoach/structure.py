@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import torch
+
 from ._safe import describe, grad_of, is_tensor
 from .check import GradcoachAssertionError
 from .i18n import t
@@ -52,6 +54,34 @@ def assert_grad_fn(y, function, name: str = "y"):
     if got != expected:
         _fail(name, "grad_fn_wrong", name=name, expected=f"{function.__name__}.apply", got=got,
               function=function.__name__)
+    broken = _backward_ignores_chain_rule(y)
+    if broken:
+        _fail(name, broken, function=function.__name__)
+
+
+def _backward_ignores_chain_rule(y):
+    """Does the custom backward that made ``y`` break the chain rule? A backward must be linear in
+    grad_output; it is called (on y's own node, no_grad) with grad_output u and 2u: the same result
+    twice means it ignores grad_output, another result that is not twice the first that it is not
+    linear. None when it behaves, or when it cannot be called so (several outputs, an error)."""
+    node = y.grad_fn
+    if not isinstance(node, torch.autograd.function.BackwardCFunction) or not y.is_floating_point():
+        return None
+    try:
+        u = torch.linspace(0.5, 1.5, y.numel(), dtype=y.dtype).reshape(y.shape)
+        with torch.no_grad():
+            once, twice = node.apply(u), node.apply(2 * u)
+    except Exception:  # noqa: BLE001 - the student's backward: no evidence then
+        return None
+    once = once if isinstance(once, tuple) else (once,)
+    twice = twice if isinstance(twice, tuple) else (twice,)
+    pairs = [(a.detach(), b.detach()) for a, b in zip(once, twice, strict=False)
+             if is_tensor(a) and is_tensor(b) and a.is_floating_point() and a.shape == b.shape]
+    if not pairs or all(torch.allclose(b, 2 * a, rtol=1e-6, atol=1e-12) for a, b in pairs):
+        return None
+    if all(torch.allclose(b, a, rtol=1e-9, atol=1e-12) for a, b in pairs) and any(bool(a.any()) for a, _ in pairs):
+        return "custom_backward_ignores_grad_output"
+    return "custom_backward_not_linear"
 
 
 def assert_choice(value, expected: str, choices, name: str = "answer"):

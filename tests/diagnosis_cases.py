@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import torch
 
 import gradcoach as gc
-from gradcoach.i18n import catalogue, t
+from gradcoach.explain import explain_key
+from gradcoach.i18n import t
 
 F64 = torch.float64
 HEDGES = {"mismatch", "mismatch_hidden", "projection_mismatch", "integer_factor_unknown", "grad_not_from_f",
@@ -45,12 +46,9 @@ def explained(code):
     try:
         code()
     except Exception as exc:  # noqa: BLE001 - the student's error is the subject
-        text = gc.explain(exc)
-        return next((k for k in _ERR_KEYS if text == t(k)), None) if text else None
+        found = explain_key(exc)
+        return found[0] if found and gc.explain(exc) == t(found[0], **found[1]) else None
     return None
-
-
-_ERR_KEYS = [k for k in catalogue("en") if k.startswith("err_")]
 
 
 def verdict(case: Case, result) -> str:
@@ -169,7 +167,7 @@ def integer_ratio_at_a_single_point():
     return gc.check(x, lambda x: x ** 3, lambda x: 3 * x ** 2)
 
 
-@case("01", {"mismatch", "mismatch_hidden", "grad_not_from_f"}, never={"float32_near"})
+@case("01", {"mismatch", "mismatch_hidden", "grad_not_from_f", "missing_paths"}, never={"float32_near"})
 def off_by_one_loop_in_float64():
     x = leaf([0.7])
     s = sum(x ** k / k for k in range(1, 6))  # the task: k = 1 … 6
@@ -604,6 +602,252 @@ def a_value_wrong_in_one_element():
     return _value(torch.tensor([1.0, 2.5, 3.0]), torch.tensor([1.0, 2.0, 3.0]))
 
 
+# -- evidence from gc.answer and the graph (issue 9's messages, lessons 00–08) -----------------------
+
+def _codes_of(check):
+    """The diagnosis codes an assert_* raises (its first), or None when it passes."""
+    try:
+        check()
+    except gc.GradcoachAssertionError as exc:
+        return exc.codes[0] if exc.codes else None
+    return None
+
+
+@case("00", {"err_result_cut"}, never={"err_no_grad_fn"})
+def a_result_detached_before_it_is_returned():
+    def quadratic_form(A, x):
+        return (x @ A @ x).detach()
+    A, x = torch.tensor([[2.0, 1.0], [0.0, 3.0]], dtype=F64), leaf([1.0, -2.0])
+    q = gc.answer(quadratic_form, A, x)
+    return explained(q.backward)
+
+
+@case("02", {"err_result_cut"}, never={"err_no_grad_fn"})
+def a_loss_computed_from_x_data():
+    def pseudo_huber(x):
+        return (torch.sqrt(1 + x.data ** 2) - 1).mean()
+    loss = gc.answer(pseudo_huber, leaf([0.5, -2.0, 3.0]))
+    return explained(loss.backward)
+
+
+@case("02", {"err_anomaly_nan"})
+def anomaly_mode_stops_at_the_sqrt_of_zero():
+    def run():
+        x = leaf([0.0, 4.0])
+        with torch.autograd.detect_anomaly():
+            (torch.sqrt(x) * 0).sum().backward()  # 0 · 1/(2·√0): NaN in SqrtBackward0
+    return explained(run)
+
+
+@case("01", {"formula_sign_flipped"}, never={"formula_constant_factor"})
+def a_formula_with_the_wrong_sign_checked_at_one_point():
+    return gc.check_formula(lambda x: x / (1 + x ** 2), lambda x: (x ** 2 - 1) / (1 + x ** 2) ** 2, 0.5)
+
+
+@case("01", {"formula_wrong", "formula_wrong_hidden"}, never={"formula_constant_factor", "formula_sign_flipped"})
+def a_wrong_formula_that_is_some_multiple_at_its_one_point():
+    # at x = 0.5 any wrong value is a multiple of the right one; elsewhere the ratio changes
+    return gc.check_formula(lambda x: x / (1 + x ** 2), lambda x: (1 + x ** 2) / (1 + x ** 2) ** 2, 0.5)
+
+
+@case("04", {"grad_not_from_f"}, never=ACCUMULATION | {"integer_factor_unknown"})
+def a_target_that_was_not_detached():
+    def fixed_target_backward(w, a, b):
+        loss = ((w * a).sum() - (w * b).sum()) ** 2  # the target (w * b).sum() should be .detach()ed
+        loss.backward()
+        return loss
+    w, a, b = leaf([0.5, -1.0]), torch.tensor([2.0, 1.0], dtype=F64), torch.tensor([3.0, 0.5], dtype=F64)
+    gc.answer(fixed_target_backward, w, a, b)
+    t0 = float((w.detach() * b).sum())
+    return gc.check(w, lambda w: ((w * a).sum() - t0) ** 2, lambda w: 2 * ((w * a).sum() - t0) * a)
+
+
+@case("04", {"grad_modified_after_backward"}, never=ACCUMULATION | {"integer_factor_unknown"})
+def grad_doubled_in_place_after_backward():
+    def step(b, x, y):
+        loss = ((x + b - y) ** 2).mean()
+        loss.backward()
+        b.grad *= 2
+        return loss
+    b, x, y = leaf([0.5]), torch.tensor([1.0, 2.0], dtype=F64), torch.tensor([2.0, 2.5], dtype=F64)
+    gc.answer(step, b, x, y)
+    return gc.check(b, lambda b: ((x + b - y) ** 2).mean(), lambda b: 2 * (x + b - y).mean().reshape(1))
+
+
+@case("05", {"second_is_first"}, never={"grad_not_from_f", "code_differs"})
+def second_derivative_with_a_single_backward():
+    x = leaf(2.0)
+    f = lambda x: x ** 2 * torch.log(x)
+    f(x).backward()
+    return gc.check_second(x, f, lambda x: 2 * torch.log(x) + 3)
+
+
+_LSE = lambda z: torch.logsumexp(z, dim=0)  # noqa: E731
+
+
+def _lse_hvp(z, v):
+    s = torch.softmax(z, dim=0)
+    return s * v - s * (s @ v)
+
+
+def _hvp_case(make):
+    z, v = torch.tensor([2.0, 1.0, 0.1, -1.0], dtype=F64), torch.tensor([1.0, -1.0, 0.5, 2.0], dtype=F64)
+    zz = z.clone().requires_grad_()
+    (g,) = torch.autograd.grad(_LSE(zz), zz, create_graph=True)
+    return gc.check_second(z, _LSE, _lse_hvp(z, v), v=v, got=make(g, zz, v).detach())
+
+
+@case("05", {"second_wrong_v"}, never={"autograd_partial_cut", "custom_backward_wrong"})
+def hvp_with_g_sum_instead_of_g_dot_v():
+    return _hvp_case(lambda g, z, v: torch.autograd.grad(g.sum(), z)[0])
+
+
+@case("05", {"second_times_v_again"}, never={"autograd_partial_cut", "custom_backward_wrong"})
+def hvp_multiplied_by_v_again():
+    return _hvp_case(lambda g, z, v: torch.autograd.grad((g * v).sum(), z)[0] * v)
+
+
+@case("05", {"second_first_times_v"}, never={"autograd_partial_cut", "custom_backward_wrong"})
+def hvp_as_the_gradient_times_v():
+    return _hvp_case(lambda g, z, v: g * v)
+
+
+class _IgnoresGradOutput(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return torch.sigmoid(-x)  # grad_output forgotten: right only after y.sum().backward()
+
+
+@case("06", {"custom_backward_ignores_grad_output"})
+def custom_backward_that_ignores_grad_output():
+    y = _IgnoresGradOutput.apply(leaf([-3.0, 0.0, 2.0]))
+    return _codes_of(lambda: gc.assert_grad_fn(y, _IgnoresGradOutput, name="log_sigmoid(x)"))
+
+
+class _WrongSign(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)  # sigmoid(x) where sigmoid(-x) was meant
+
+
+@case("06", {"custom_backward_disagrees"}, never={"code_differs", "grad_not_from_f"})
+def a_custom_backward_wrong_while_its_forward_is_right():
+    def log_sigmoid(x):
+        return _WrongSign.apply(x)
+    x = leaf([-3.0, -0.5, 0.7, 4.0])
+    gc.answer(log_sigmoid, x).sum().backward()
+    return gc.check(x, lambda x: torch.nn.functional.logsigmoid(x).sum(), lambda x: torch.sigmoid(-x))
+
+
+@case("07", {"missing_paths"}, never={"constant_factor", "sign_flipped"})
+def hand_backward_overwrites_a_fan_out():
+    # d/dx [x · sin x] has a term for each use of x; a hand-written backward that did `grad = …`
+    # keeps only the last one
+    x = leaf([0.5, 1.0, 2.0])
+    return gc.check(x, lambda x: (x * torch.sin(x)).sum(), got=x.detach() * torch.cos(x.detach()))
+
+
+_W_DATA = torch.tensor([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0], [-1.0, 1.0]], dtype=F64)
+_W_TARGET = torch.tensor([1.0, 0.0, 2.0, -1.0], dtype=F64)
+
+
+def _w_loss(w, rows=slice(None)):
+    return ((_W_DATA[rows] @ w - _W_TARGET[rows]) ** 2).mean()
+
+
+def _training(step, with_leftover=False):
+    """A student's step(w, opt) run through gc.answer on a fresh w; returns w."""
+    w = leaf([0.5, -0.3])
+    opt = torch.optim.SGD([w], lr=0.0)  # lr 0: the parameters stay where the check looks
+    if with_leftover:
+        _w_loss(w).mul(3).backward()  # a gradient left over from earlier work
+    gc.answer(step, w, opt)
+    return w
+
+
+@case("08", {"accumulation_missing_division"}, never=ACCUMULATION | {"integer_factor_unknown"})
+def accumulation_over_micro_batches_without_dividing_by_k():
+    def accumulate_step(w, opt, k=2):
+        opt.zero_grad()
+        for j in range(k):
+            _w_loss(w, slice(2 * j, 2 * j + 2)).backward()  # each should be divided by k
+        opt.step()
+        return _w_loss(w).item()
+    return gc.check(_training(accumulate_step), _w_loss)
+
+
+@case("08", {"accumulation_missing_division"}, never={"constant_factor"})
+def accumulated_grad_compared_as_a_value():
+    def accumulate_step(w, opt, k=2):
+        opt.zero_grad()
+        for j in range(k):
+            _w_loss(w, slice(2 * j, 2 * j + 2)).backward()
+        opt.step()
+        return _w_loss(w).item()
+    w = _training(accumulate_step)
+    return gc.confirm("w.grad", w.grad, torch.func.grad(_w_loss)(w.detach()))
+
+
+@case("08", {"grad_cleared_after_backward"}, never={"grad_none_no_backward", "grad_none_backward_never_called"})
+def zero_grad_after_step():
+    def train_step(w, opt):
+        loss = _w_loss(w)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss.item()
+    return gc.check(_training(train_step), _w_loss)
+
+
+@case("08", {"grad_cleared_after_backward"}, never={"grad_none_no_backward", "grad_none_backward_never_called"})
+def zero_grad_between_backward_and_step():
+    def train_step(w, opt):
+        loss = _w_loss(w)
+        loss.backward()
+        opt.zero_grad()  # step() now sees no gradient
+        opt.step()
+        return loss.item()
+    return gc.check(_training(train_step), _w_loss)
+
+
+@case("08", {"grad_polluted_before_answer"}, never={"constant_factor"})
+def forgot_zero_grad_before_the_step():
+    def train_step(w, opt):
+        loss = _w_loss(w)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    w = _training(train_step, with_leftover=True)
+    return gc.confirm("w.grad", w.grad, torch.func.grad(_w_loss)(w.detach()))
+
+
+@case("08", {"grad_reset_between_passes"}, never=ACCUMULATION)
+def zero_grad_inside_the_micro_batch_loop():
+    def accumulate_step(w, opt, k=2):
+        for j in range(k):
+            opt.zero_grad()  # throws away the earlier micro-batches
+            (_w_loss(w, slice(2 * j, 2 * j + 2)) / k).backward()
+        opt.step()
+        return _w_loss(w).item()
+    w = _training(accumulate_step)
+    return gc.confirm("w.grad", w.grad, torch.func.grad(_w_loss)(w.detach()))
+
+
 # -- correct answers written differently must pass ------------------------------------------------------
 
 CORRECT = []
@@ -708,3 +952,34 @@ def abs_away_from_zero():
     x = leaf([-1.5, -0.2, 0.4, 2.0])
     x.abs().sum().backward()
     return gc.check(x, lambda x: x.abs().sum(), torch.sign)
+
+
+@correct
+def accumulation_over_micro_batches_divided_by_k():
+    def accumulate_step(w, opt, k=2):
+        opt.zero_grad()
+        for j in range(k):
+            (_w_loss(w, slice(2 * j, 2 * j + 2)) / k).backward()
+        opt.step()
+        return _w_loss(w).item()
+    return gc.check(_training(accumulate_step, with_leftover=True), _w_loss)
+
+
+@correct
+def a_train_step_in_the_right_order():
+    def train_step(w, opt):
+        opt.zero_grad()
+        loss = _w_loss(w)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return gc.check(_training(train_step, with_leftover=True), _w_loss)
+
+
+@correct
+def hvp_by_differentiating_g_dot_v():
+    z, v = torch.tensor([0.5, -0.5, 1.5], dtype=F64), torch.tensor([2.0, 0.0, -1.0], dtype=F64)
+    zz = z.clone().requires_grad_()
+    (g,) = torch.autograd.grad(_LSE(zz), zz, create_graph=True)
+    (hv,) = torch.autograd.grad(g @ v, zz)
+    return gc.check_second(z, _LSE, _lse_hvp(z, v), v=v, got=hv)

@@ -183,3 +183,28 @@ def test_a_broken_rule_names_its_rule_as_code():
     with pytest.raises(gc.GradcoachAssertionError) as info:
         gc.assert_dtype(torch.zeros(2, dtype=torch.float32), torch.float64, name="y")
     assert info.value.codes == ("rule_dtype",)
+
+
+def test_report_titles_use_the_languages_own_colon():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (x ** 2).sum().backward()
+    try:
+        for lang, title in (("en", "Gradient check: x²"), ("ja", "勾配のチェック：x²"), ("ko", "기울기 검사: x²")):
+            gc.set_language(lang)
+            report = gc.check(x, lambda x: (x ** 2).sum(), lambda x: 2 * x, label="x²")
+            assert str(report).splitlines()[0] == title
+    finally:
+        gc.set_language("en")
+
+
+def test_gc_answer_leaves_no_hooks_on_the_students_tensors():
+    w = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    model = torch.nn.Linear(2, 1).double()
+
+    def step(w, model):
+        (model(w) ** 2).sum().backward()
+        return w.grad
+
+    gc.answer(step, w, model)
+    for t in (w, *model.parameters()):
+        assert not t._backward_hooks and not t._post_accumulate_grad_hooks

@@ -142,7 +142,18 @@ def test_code_computes_a_different_function():
     report = gc.check(x, f, lambda x: 2 * x + 1)
     # autograd on f is right, so x.grad came from elsewhere: causes listed, the likeliest first
     assert codes(report) == ["grad_not_from_f"]
-    assert report.messages[0].index("different function") < report.messages[0].index("earlier backward()")
+    assert report.messages[0].index("different function") < report.messages[0].index("changed in place")
+    # .grad was written by one backward() (its version counter never moved): no earlier gradient in it
+    assert "earlier backward()" not in report.messages[0]
+
+
+def test_an_earlier_gradient_is_still_listed_when_grad_was_added_to():
+    x = leaf([0.5, 1.5])
+    (x ** 3).sum().backward()
+    (x * 0).sum().backward()  # a second pass: .grad was added to, so pollution stays a cause
+    report = gc.check(x, lambda x: (x ** 2 + x).sum(), lambda x: 2 * x + 1)
+    assert codes(report) == ["grad_not_from_f"]
+    assert "earlier backward()" in report.messages[0]
 
 
 def test_float32_near_miss_is_named_only_for_a_float32_gradient():

@@ -48,3 +48,43 @@ def test_assert_choice_accepts_only_a_plain_string_among_the_choices(fake):
         gc.assert_choice(fake, "forward", ("forward", "reverse"))
     with pytest.raises(AssertionError):
         gc.assert_choice("reverse", "forward", ("forward", "reverse"))
+
+
+class IgnoresGradOutput(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x  # right only when g is all ones
+
+
+class SquaresGradOutput(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g ** 2  # not linear in g
+
+
+def test_assert_grad_fn_calls_the_backward_with_grad_output_doubled():
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    y = IgnoresGradOutput.apply(x)
+    with pytest.raises(gc.GradcoachAssertionError, match="chain rule") as info:
+        gc.assert_grad_fn(y, IgnoresGradOutput, name="y")
+    assert info.value.codes == ("custom_backward_ignores_grad_output",)
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_grad_fn(SquaresGradOutput.apply(x), SquaresGradOutput, name="y")
+    assert info.value.codes == ("custom_backward_not_linear",)
+    # the probe leaves the graph usable: backward still runs afterwards, and a right backward passes
+    y = Square.apply(x)
+    gc.assert_grad_fn(y, Square)
+    y.sum().backward()
+    assert torch.equal(x.grad, 2 * x.detach())
