@@ -177,7 +177,8 @@ class _Annotated:
 
 def _annotated(output, params: dict | None, lang: str | None = None):
     """The graph behind the scalar tensor ``output`` as :class:`_Annotated` nodes (and their names),
-    with the gradients of ``output`` measured by ``torch.autograd.grad`` (``.grad`` is not touched)."""
+    with the gradients of ``output`` measured by ``torch.autograd.grad`` (``.grad`` is not touched).
+    An operation with several outputs (split, unbind) is one box, with the gradient of its first output."""
     from .evaluate import usage_error
 
     if not isinstance(output, torch.Tensor) or output.grad_fn is None or output.numel() != 1:
