@@ -3,6 +3,13 @@ a text tree otherwise (same nodes, read from ``grad_fn.next_functions``).
 
     gc.graph.show_graph(z, {"x": x, "y": y})   # displays it
     g = gc.graph.autograd_graph(z)             # the object: g.text, g.svg (None without dot)
+    gc.graph.show_graph(z, {"x": x, "y": y}, annotate=True)   # values and gradients written in
+
+With ``annotate=True`` (a scalar output) every node is drawn with its gradient, the named tensors also
+with their values; each edge carries the gradient that one use sends back, and a tensor used more
+than once is highlighted with its contributions added up (``grad 18 = 9 + 9``). The gradients come
+from ``torch.autograd.grad`` with temporary hooks on the graph's nodes: ``.grad`` is left untouched
+and the graph is kept, so ``backward()`` can still follow.
 
 The same functions draw the graph of a scalar engine of your own (lesson 07's ``Value``): any object
 with ``data``, ``grad``, ``_prev`` (its inputs) and ``_op`` (the operation's name) is such a node,
@@ -13,6 +20,7 @@ and numpy only. Debian/Ubuntu: `apt-get install graphviz`; conda: `python-graphv
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import warnings
 
@@ -77,14 +85,30 @@ def _tree(lines, node, label, children, terminal, shown_above, prefix="", connec
 
 
 def _number(v) -> str:
+    if isinstance(v, torch.Tensor) and v.numel() != 1:
+        flat = v.detach().reshape(-1)
+        return "[" + ", ".join(f"{float(e):.4g}" for e in flat) + "]" if flat.numel() <= 4 else f"{tuple(v.shape)}"
     return f"{float(v):.4g}"
+
+
+def _grad_field(node, sep: str) -> str:
+    """``grad 18``, or ``grad 18 = 9 + 9`` for a value used more than once (annotated graphs)."""
+    parts = getattr(node, "_contributions", ())
+    total = f"grad{sep}{_number(node.grad)}"
+    return total if len(parts) < 2 else total + " = " + " + ".join(_number(p) for p in parts)
+
+
+def _record(text: str) -> str:
+    """``text`` safe inside a Graphviz record label (whose ``{ } | < >`` are structure)."""
+    return re.sub(r"([{}|<>])", r"\\\1", text)
 
 
 def _engine_label(names):
     def label(node):
         name = names.get(id(node))
         head = name if not node._prev else (f"{name} = {node._op}" if name else (node._op or "?"))
-        return f"{head or type(node).__name__}  data={_number(node.data)}  grad={_number(node.grad)}"
+        data = "" if node.data is None else f"  data={_number(node.data)}"
+        return f"{head or type(node).__name__}{data}  {_grad_field(node, '=')}"
     return label
 
 
@@ -107,7 +131,9 @@ def _engine_text(outputs, names, text) -> str:
 
 def _engine_dot(outputs, names):
     """A graphviz.Digraph of an engine graph: one box per value (name, data, grad), one ellipse
-    per operation, leaves blue and outputs green as in torchviz's pictures."""
+    per operation, leaves blue and outputs green as in torchviz's pictures. Nodes of an annotated
+    tensor graph (:func:`_annotated`) also label each edge with the gradient it carries back, and a
+    value used more than once is orange."""
     import graphviz
 
     dot = graphviz.Digraph(graph_attr={"rankdir": "LR"}, node_attr={"fontsize": "11", "height": "0.2"})
@@ -120,17 +146,103 @@ def _engine_dot(outputs, names):
         drawn.add(id(node))
         uid = str(id(node))
         color = "darkolivegreen1" if id(node) in out_ids else ("lightblue" if not node._prev else "white")
+        if len(getattr(node, "_contributions", ())) > 1:
+            color = "orange"
         head = names.get(id(node)) or ("output" if id(node) in out_ids and len(outputs) == 1 else "")
         fields = [head] if head else []
-        fields += [f"data {_number(node.data)}", f"grad {_number(node.grad)}"]
-        dot.node(uid, " | ".join(fields), shape="record", style="filled", fillcolor=color)
+        fields += [] if node.data is None else [f"data {_number(node.data)}"]
+        fields += [_grad_field(node, " ")]
+        dot.node(uid, " | ".join(_record(f) for f in fields), shape="record", style="filled", fillcolor=color)
         if node._prev:
             dot.node(uid + "op", node._op or "?", shape="ellipse")
             dot.edge(uid + "op", uid)
-            for parent in node._prev:
-                dot.edge(str(id(parent)), uid + "op")
+            edge_grads = getattr(node, "_edge_grads", None)
+            for k, parent in enumerate(node._prev):
+                label = {} if edge_grads is None else {"label": _number(edge_grads[k]), "fontsize": "10",
+                                                       "fontcolor": "firebrick"}
+                dot.edge(str(id(parent)), uid + "op", **label)
                 stack.append(parent)
     return dot
+
+
+class _Annotated:
+    """One value of an annotated tensor graph, shaped like an engine node: ``data`` (None where the
+    tensor was not named, so its value is unknown), ``grad``, ``_prev``/``_op``; ``_edge_grads[k]`` is
+    the gradient sent back to ``_prev[k]``, ``_contributions`` the gradients its uses sent back."""
+
+    def __init__(self, data, op=""):
+        self.data, self._op, self.grad = data, op, None
+        self._prev, self._edge_grads, self._contributions = (), (), []
+
+
+def _annotated(output, params: dict | None, lang: str | None = None):
+    """The graph behind the scalar tensor ``output`` as :class:`_Annotated` nodes (and their names),
+    with the gradients of ``output`` measured by ``torch.autograd.grad`` (``.grad`` is not touched).
+    An operation with several outputs (split, unbind) is one box, with the gradient of its first output."""
+    from .evaluate import usage_error
+
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None or output.numel() != 1:
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise usage_error("graph_annotate_scalar", shape=shape)
+    named = {}  # grad_fn (or leaf tensor) → (name, tensor)
+    for name, t in (params or {}).items():
+        if isinstance(t, torch.Tensor):
+            named[id(t.grad_fn) if t.grad_fn is not None else id(t)] = (name, t)
+    named.setdefault(id(output.grad_fn), ("output", output))
+    fns, order, stack = {}, [], [output.grad_fn]
+    while stack:  # every node once
+        fn = stack.pop()
+        if fn is None or id(fn) in fns:
+            continue
+        fns[id(fn)] = fn
+        order.append(fn)
+        stack.extend(child for child, _ in fn.next_functions)
+    leaves = [fn.variable for fn in order if hasattr(fn, "variable")]
+    seen_in, seen_out, handles = {}, {}, []
+
+    def hook_for(fn):
+        def hook(grad_inputs, grad_outputs):
+            seen_in[id(fn)], seen_out[id(fn)] = grad_inputs, grad_outputs
+        return hook
+
+    for fn in order:
+        if not hasattr(fn, "variable"):
+            handles.append(fn.register_hook(hook_for(fn)))
+    try:
+        leaf_grads = torch.autograd.grad(output, leaves, retain_graph=True, allow_unused=True)
+    except RuntimeError as exc:
+        raise usage_error("graph_annotate_freed") from exc
+    finally:
+        for handle in handles:
+            handle.remove()
+    leaf_grad = {id(v): g for v, g in zip(leaves, leaf_grads, strict=True)}
+    boxes, names = {}, {}
+    for fn in order:
+        key = id(fn.variable) if hasattr(fn, "variable") else id(fn)
+        name, tensor = named.get(key, (None, None))
+        if hasattr(fn, "variable"):
+            box = _Annotated(fn.variable.detach())
+            box.grad = leaf_grad[id(fn.variable)]
+            name = name or _messages(lang)["leaf"]
+        else:
+            box = _Annotated(None if tensor is None else tensor.detach(), type(fn).__name__)
+            box.grad = seen_out[id(fn)][0] if id(fn) in seen_out else None
+        if box.grad is None:
+            box.grad = torch.zeros(())
+        boxes[id(fn)] = box
+        if name:
+            names[id(box)] = name
+    boxes[id(output.grad_fn)].grad = torch.ones_like(output).detach()
+    for fn in order:
+        kids = [(k, child) for k, (child, _) in enumerate(fn.next_functions) if child is not None]
+        box = boxes[id(fn)]
+        box._prev = tuple(boxes[id(child)] for _, child in kids)
+        grads = seen_in.get(id(fn), ())
+        box._edge_grads = tuple(grads[k] if k < len(grads) and grads[k] is not None else torch.zeros(())
+                                for k, _ in kids)
+        for parent, g in zip(box._prev, box._edge_grads, strict=True):
+            parent._contributions.append(g)
+    return boxes[id(output.grad_fn)], names
 
 
 def graph_text(outputs, params: dict | None = None, *, lang: str | None = None) -> str:
@@ -164,11 +276,18 @@ def graph_text(outputs, params: dict | None = None, *, lang: str | None = None) 
     return "\n".join(lines)
 
 
-def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = None) -> AutogradGraph:
+def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = None,
+                   annotate: bool = False) -> AutogradGraph:
     """The graph behind ``outputs`` (a tensor or a tuple of them), drawn by torchviz through
-    Graphviz's `dot` when both are installed, as text otherwise (``.note`` says why)."""
-    text = graph_text(outputs, params, lang=lang)
+    Graphviz's `dot` when both are installed, as text otherwise (``.note`` says why).
+    ``annotate=True``: a scalar tensor's graph with values and gradients (see the module's docstring)."""
     messages = _messages(lang)
+    names = None  # by id: an annotated graph's names (several unnamed leaves may share "leaf")
+    if annotate and not all(is_engine_node(o) for o in _as_outputs(outputs)):
+        outputs, names = _annotated(outputs, params, lang)
+        text = _engine_text((outputs,), names, messages)
+    else:
+        text = graph_text(outputs, params, lang=lang)
     engine = all(is_engine_node(o) for o in _as_outputs(outputs))
     try:
         if engine:  # the graphviz package draws it; torchviz brings that package (hence its message)
@@ -180,7 +299,8 @@ def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = No
     import graphviz
 
     if engine:
-        dot = _engine_dot(_as_outputs(outputs), {id(v): k for k, v in (params or {}).items()})
+        dot = _engine_dot(_as_outputs(outputs), names if names is not None else
+                          {id(v): k for k, v in (params or {}).items()})
     else:
         with warnings.catch_warnings():  # torchviz 0.0.3 compares versions with distutils' LooseVersion
             warnings.filterwarnings("ignore", "distutils Version classes", DeprecationWarning)
@@ -192,9 +312,9 @@ def autograd_graph(outputs, params: dict | None = None, *, lang: str | None = No
     return AutogradGraph(text, svg=svg, source=dot.source)
 
 
-def show_graph(outputs, params: dict | None = None, *, lang: str | None = None) -> None:
+def show_graph(outputs, params: dict | None = None, *, lang: str | None = None, annotate: bool = False) -> None:
     """Display :func:`autograd_graph` (a picture in Jupyter when `dot` is installed; text otherwise)."""
-    graph = autograd_graph(outputs, params, lang=lang)
+    graph = autograd_graph(outputs, params, lang=lang, annotate=annotate)
     try:
         from IPython import get_ipython
         from IPython.display import display

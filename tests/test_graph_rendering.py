@@ -149,6 +149,72 @@ def test_engine_graph_without_dot_is_the_text_tree(no_dot):
     assert g.text.startswith("output = +")
 
 
+def fan_out_example():
+    """Lesson 02's annotated graph: y is used twice, so its gradient is the sum of two contributions."""
+    x = torch.tensor(1.0, requires_grad=True)
+    y = x + 2
+    p = y * y
+    z = 3 * p
+    return x, y, p, z
+
+
+def test_annotated_graph_shows_values_gradients_and_the_two_contributions_of_a_fan_out():
+    x, y, p, z = fan_out_example()
+    g = graph.autograd_graph(z, {"x": x, "y": y, "p": p, "z": z}, annotate=True, lang="en")
+    assert g.text == "\n".join([
+        "z = MulBackward0  data=27  grad=1",
+        "└─ p = MulBackward0  data=9  grad=3",
+        "   ├─ y = AddBackward0  data=3  grad=18 = 9 + 9",
+        "   │  └─ x  data=1  grad=18",
+        "   └─ y = AddBackward0  data=3  grad=18 = 9 + 9 (shown above)",
+    ])
+    assert g.source.count("fillcolor=orange") == 1, "only y, the tensor used twice, is highlighted"
+    assert g.source.count("[label=9 ") == 2 and "[label=18 " in g.source, "each edge carries its gradient"
+
+
+def test_annotating_measures_gradients_without_touching_grad_and_keeps_the_graph():
+    x, y, p, z = fan_out_example()
+    graph.autograd_graph(z, {"x": x}, annotate=True, lang="en")
+    assert x.grad is None
+    z.backward()
+    assert x.grad == 18.0
+
+
+def test_unnamed_tensors_show_their_gradients_and_each_leaf_its_own_sum():
+    x, w, z = chain_rule_example()
+    text = graph.autograd_graph(z, {"w": w}, annotate=True, lang="ja").text
+    assert text.splitlines()[1] == "└─ AddBackward0  grad=[1, 1]", "no value: the tensor was not named"
+    assert "葉テンソル  data=[1, 2]  grad=[5, 7] = [2, 4] + [3, 3]" in text  # d/dx (xw + x²) = w + 2x
+    assert "w  data=3  grad=3" in text
+
+
+def test_annotate_refuses_a_vector_output_and_a_freed_graph_in_the_notebooks_language():
+    from gradcoach import set_language
+    from gradcoach.evaluate import GradcoachUsageError
+
+    x, w, z = chain_rule_example()
+    with pytest.raises(GradcoachUsageError, match=r"\(2,\).*\.sum\(\)"):
+        graph.autograd_graph(x * w, annotate=True)
+    z.backward()
+    try:
+        set_language("ko")
+        with pytest.raises(GradcoachUsageError, match="해제.*retain_graph=True"):
+            graph.show_graph(z, annotate=True)
+    finally:
+        set_language("en")
+
+
+@needs_dot
+def test_annotated_graph_is_a_picture_with_the_fan_out_sum_written_in():
+    x, y, p, z = fan_out_example()
+    g = graph.autograd_graph(z, {"x": x, "y": y, "p": p, "z": z}, annotate=True)
+    root = ET.fromstring(g.svg)
+    labels = [t.text or "" for t in root.iter() if t.tag.endswith("text")]
+    for text in ("grad 18 = 9 + 9", "data 27", "grad 3", "AddBackward0"):
+        assert text in labels, text
+    assert labels.count("9") == 2
+
+
 GRAPH_NOTEBOOK = [
     "import torch\nimport gradcoach as gc\nfrom gradcoach.graph import show_graph\nfrom torchviz import make_dot\n"
     "x = torch.tensor([1.0, 2.0], requires_grad=True)\nz = (x * x).sum()",
