@@ -397,6 +397,7 @@ CASES["07_autograd_engine"] = {
   (_sig(rule="a.grad += s * (1 - s)"), "grad_not_from_f"),
   (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), "grad_not_from_f"),
   (_sig(prev="()"), "_prev"),
+  (_sig().replace("'sigmoid'", "''"), "value_sigmoid(a)._op"),
   (_sig(forward="s = 1 / (1 + math.exp(a.data))"), "value_sigmoid(a).data"),
   (_sig(attach="pass"), "grad_not_from_f"),
   ("def value_sigmoid(a):\n    return 1 / (1 + (-a).exp())", "_prev"),
@@ -430,6 +431,7 @@ CASES["07_autograd_engine"] = {
   ("def value_dot(ws, xs):\n    return sum((w * x for w, x in zip(ws, xs)), Value(0.0))", "_prev"),
   ("def value_dot(ws, xs):\n    return sum(w.data * x.data for w, x in zip(ws, xs))", "Value"),
   (_dot(rule_x="x.grad += w.data * out.grad * 0"), "grad_not_from_f"),
+  (_dot().replace("'dot'", "'*'"), "value_dot(ws, xs)._op"),
  ], R: [
   _dot(prev="set(ws) | set(xs)"),
   "def value_dot(ws, xs):\n    n = len(ws)\n    out = Value(0.0, list(ws) + list(xs), 'dot')\n    for i in range(n):\n        out.data += ws[i].data * xs[i].data\n"
