@@ -346,30 +346,37 @@ CASES["06_capstone"] = {
     "mode = cheaper_mode(len(x0), len(f(x0)))\nif mode == 'reverse':\n    return torch.func.jacrev(f)(x0), mode\nreturn torch.func.jacfwd(f)(x0), mode")},
 }
 
-_LS = "class LogSigmoid(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n{fwd}\n    @staticmethod\n    def backward(ctx, grad_output):\n{bwd}\n\ndef log_sigmoid(x):\n    return {call}\n"
+_LS = ("class LogSigmoid(torch.autograd.Function):\n    @staticmethod\n    def forward(x):\n{fwd}\n"
+       "    @staticmethod\n    def setup_context(ctx, inputs, output):\n{setup}\n"
+       "    @staticmethod\n    def backward(ctx, grad_output):\n{bwd}\n\ndef log_sigmoid(x):\n    return {call}\n")
+_SETUP = "(x,) = inputs\nctx.save_for_backward(x)"
 
 
-def _ls(fwd, bwd, call="LogSigmoid.apply(x)"):
+def _ls(fwd, bwd, call="LogSigmoid.apply(x)", setup=_SETUP):
     indent = lambda text: "\n".join("        " + line for line in text.split("\n"))
-    return _LS.format(fwd=indent(fwd), bwd=indent(bwd), call=call)
+    return _LS.format(fwd=indent(fwd), setup=indent(setup), bwd=indent(bwd), call=call)
 
 
-_FWD = "ctx.save_for_backward(x)\nreturn x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))"
+_FWD = "return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))"
 _BWD = "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(-x)"
 CASES["06_capstone"]["ex4"] = {
  W: [
-  (_ls("ctx.save_for_backward(x)\nreturn torch.log(torch.sigmoid(x))", _BWD), ('value_mismatch', 'float32')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), ('custom_backward_disagrees', 'LogSigmoid')),
+  (_ls("return torch.log(torch.sigmoid(x))", _BWD), ('value_mismatch', 'float32')),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), 'grad_not_from_f'),
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn torch.sigmoid(-x)"), ('custom_backward_ignores_grad_output', 'chain rule')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'custom_backward_disagrees'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'grad_not_from_f'),
   (_ls(_FWD, _BWD, call="torch.nn.functional.logsigmoid(x)"), 'grad_fn_wrong'),
-  (_ls("ctx.save_for_backward(x)\nreturn -torch.log1p(torch.exp(-x))", _BWD), ('value_mismatch', 'float32')),
-  (_ls("ctx.save_for_backward(x)\nreturn x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))", "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), 'sign_flipped'),
+  (_ls("return -torch.log1p(torch.exp(-x))", _BWD), ('value_mismatch', 'float32')),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), 'sign_flipped'),
+  (_ls(_FWD, _BWD, setup="ctx.save_for_backward(output)"), 'grad_not_from_f'),
+  (_ls(_FWD, _BWD, setup="pass"), 'answer_raised'),
  ],
  R: [
   _ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * (1 - 1 / (1 + torch.exp(-x)))"),
-  _ls("y = torch.nn.functional.logsigmoid(x)\nctx.save_for_backward(x)\nreturn y", "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(torch.nn.functional.logsigmoid(-x))"),
-  _ls("s = torch.sigmoid(-x)\nctx.save_for_backward(s)\nreturn torch.minimum(x, torch.zeros_like(x)) - torch.log1p(torch.exp(-torch.abs(x)))", "(s,) = ctx.saved_tensors\nreturn grad_output * s"),
+  _ls("return torch.nn.functional.logsigmoid(x)", "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(torch.nn.functional.logsigmoid(-x))"),
+  _ls("return torch.minimum(x, torch.zeros_like(x)) - torch.log1p(torch.exp(-torch.abs(x)))", "(s,) = ctx.saved_tensors\nreturn grad_output * s",
+      setup="(x,) = inputs\nctx.save_for_backward(torch.sigmoid(-x))"),
+  _ls(_FWD, "(y,) = ctx.saved_tensors\nreturn grad_output * -torch.expm1(y)", setup="ctx.save_for_backward(output)"),
  ]}
 
 
