@@ -257,15 +257,20 @@ def _run_remote(course: Course, jobs: list[dict], rows: dict, bar: "Progress", *
             result = {**result, "error": f"storing the grades failed: {type(exc).__name__}: {exc}"}
         for row in rows[key]:
             _apply_result(row, result)
+        killed = result.get("kernel") == KILLED_WORKER
+        if killed:  # scored 0 like an ungradable file, the student told why
+            _record_zero(course, result["student"], result["assignment"])
         for nb in next(j for j in jobs if f"{j['student']}/{j['assignment']}" == key)["notebooks"]:
-            if not nb["grade"] and feedback:
-                _zero_feedback(course, result["student"], result["assignment"], nb["name"], nb["problem"])
+            if feedback and (killed or not nb["grade"]):
+                problem = t("worker_killed", course.settings.lang) if nb["grade"] else nb["problem"]
+                _zero_feedback(course, result["student"], result["assignment"], nb["name"], problem)
         bar.update(key)
 
     with Cluster(workers=workers, scheduler=scheduler, warm=warm) as cluster:
-        where = f"the Dask cluster at {scheduler} ({cluster.workers} worker(s))" if scheduler \
-            else f"{workers} worker(s)"
-        log(f"grading {len(jobs)} submission(s) with {where}" + (f"; {kept} unchanged" if kept else ""))
+        lang = settings.lang
+        start = t("grade_start_cluster", lang, n=len(jobs), scheduler=scheduler, workers=cluster.workers) \
+            if scheduler else t("grade_start", lang, n=len(jobs), workers=workers)
+        log(start + (t("grade_start_kept", lang, kept=kept) if kept else ""))
         cluster.run(payloads, on_result)
 
 
