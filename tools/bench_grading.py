@@ -140,6 +140,7 @@ def run() -> str:
                     start = time.perf_counter()
                     scores[name] = runs[name]()
                     times[name].append(time.perf_counter() - start)
+                    print(f"  round {len(times[name])}: {name} {times[name][-1]:.0f} s", file=sys.stderr, flush=True)
                 differ += [f"{name} {s}/{a}: {scores[name][(s, a)]} (stock {scores['stock'][(s, a)]})"
                            for name in CONFIGS if name != "no_checker" for s, a in pairs
                            if scores[name][(s, a)] != scores["stock"][(s, a)]]
