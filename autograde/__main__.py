@@ -10,6 +10,7 @@ from pathlib import Path
 from gradcoach_languages import FALLBACK, LANGUAGES, english_name, listing
 from gradcoach_languages import normalise as normalise_lang
 
+from .cluster import KILLED_WORKER
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
 from .messages import t
 from .sandbox import Limits, SandboxUnavailable, probe, root_mode
@@ -25,7 +26,7 @@ def cmd_release(args) -> int:
         raise CourseError(f"unknown course language {args.lang!r}: {listing()}")
     lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
     if lang is None:
-        print(f"No course language given (COURSE_LANG={'|'.join(LANGUAGES)}); releasing in {english_name(FALLBACK)}.")
+        print(t("cli_release_no_lang", FALLBACK, choices="|".join(LANGUAGES), language=english_name(FALLBACK)))
         lang = FALLBACK
     source = Path(args.source) if args.source else REPO / "solutions" / lang
     if not course.exists and not args.course and args.release_dir is None:
@@ -33,7 +34,7 @@ def cmd_release(args) -> int:
     if args.release_dir:
         course.settings.release_dir = str(Path(args.release_dir).resolve())
     names = release(course, source, lang, args.assignment or None)
-    print(f"{len(names)} assignment(s) released in {lang} to {course.release_dir}: upload these notebooks to your LMS.")
+    print(t("cli_released", lang, n=len(names), lang=lang, path=course.release_dir))
     return 0
 
 
@@ -43,8 +44,8 @@ def cmd_collect(args) -> int:
     course = _course(args)
     report = collect(course, Path(args.path), args.assignment)
     collected = sum(1 for f in report["files"] if not f["problem"])
-    print(f"{collected} submission(s) collected into {course.path('submitted')}; the download is kept in "
-          f"{report['download']}. Next: make grade")
+    print(t("cli_collected", course.settings.lang, n=collected, path=course.path("submitted"),
+            download=report["download"]))
     return 0
 
 
@@ -53,8 +54,7 @@ def cmd_grade(args) -> int:
 
     course = _course(args)
     if not args.course and not course.submissions() and not args.student:
-        print(f"No submissions collected in {course.root}: grading the bundled sample class instead "
-              f"(autograde/sample_class). For your class: make release LANG=.., make collect ZIP=.., make grade.")
+        print(t("cli_grade_sample", course.settings.lang, course=course.root))
         return cmd_sample(args)
     _apply_options(course, args)
     students = [s for value in args.student or [] for s in value.split(",") if s]
@@ -75,30 +75,32 @@ def _apply_options(course: Course, args) -> None:
     if changed and course.exists:
         course.save()
     if not course.settings.sandbox:
-        print("WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox): student code runs with your "
-              "permissions and network access. Only do this for notebooks you trust.", file=sys.stderr)
+        print(t("cli_unsafe", course.settings.lang), file=sys.stderr)
 
 
 def _print_summary(course: Course, summary) -> None:
     by_status: dict[str, int] = {}
     for row in summary.rows:
         by_status[row.status] = by_status.get(row.status, 0) + 1
-    print(f"graded {summary.graded} submission(s)" + (f", {summary.skipped} unchanged" if summary.skipped else "")
-          + ": " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
     lang = course.settings.lang
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))  # statuses are data: English
+    print(t("cli_graded_kept", lang, n=summary.graded, kept=summary.skipped, statuses=statuses) if summary.skipped
+          else t("cli_graded", lang, n=summary.graded, statuses=statuses))
+    killers = [f"{r.student}/{r.notebook}" for r in summary.rows if r.kernel == KILLED_WORKER]
+    if killers:
+        print(t("cli_worker_killed", lang, n=len(killers), which=", ".join(killers)))
     flagged = [r for r in summary.rows if r.review]
     if flagged:
-        print(f"{len(flagged)} notebook(s) flagged for review (report column 'review'): "
-              + ", ".join(f"{r.student}/{r.notebook}" for r in flagged))
+        print(t("cli_flagged", lang, n=len(flagged), which=", ".join(f"{r.student}/{r.notebook}" for r in flagged)))
         print("  " + t("grade_review_formgrader", lang))
         for r in flagged:
             if r.formgrader:
                 print(f"  {r.student}/{r.notebook}: <make lab URL>/{r.formgrader}")
     if summary.manual_kept:
         print(t("grade_manual_kept", lang, n=len(summary.manual_kept), which=", ".join(summary.manual_kept)))
-    print(f"grades:   {summary.grades_csv}")
-    print(f"feedback: {summary.feedback_dir}/<student>/<assignment>/<notebook>.html")
-    print(f"report:   {summary.report_json} (and {summary.report_csv.name}); the class report: make report")
+    print(t("cli_grades", lang, path=summary.grades_csv))
+    print(t("cli_feedback", lang, path=f"{summary.feedback_dir}/<student>/<assignment>/<notebook>.html"))
+    print(t("cli_report", lang, path=summary.report_json, csv=summary.report_csv.name))
 
 
 def cmd_sample(args) -> int:
@@ -151,7 +153,7 @@ def cmd_report(args) -> int:
 
     course = _graded_course(args)
     for page in write_reports(course, args.assignment or None):
-        print(f"class report: {page}")
+        print(t("cli_class_report", course.settings.lang, path=page))
     return 0
 
 
@@ -160,7 +162,7 @@ def cmd_export(args) -> int:
 
     course = _graded_course(args)
     path = export(course, args.format, Path(args.output) if args.output else None)
-    print(f"{args.format} grades: {path}")
+    print(t("cli_exported", course.settings.lang, format=args.format, path=path))
     return 0
 
 

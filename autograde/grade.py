@@ -187,35 +187,38 @@ def _zero_feedback(course: Course, student: str, assignment: str, name: str, pro
 
 # -- the batch -----------------------------------------------------------------------------------
 class Progress:
-    """A one-line progress bar with ETA on a terminal, one line per submission otherwise."""
+    """tqdm's progress bar (done/total, elapsed, ETA, the last submission) on a terminal; elsewhere
+    (CI, a log file) the same line printed once per submission, without carriage returns."""
 
-    def __init__(self, total: int, stream=sys.stderr, enabled: bool = True):
-        self.total, self.done, self.stream, self.enabled = total, 0, stream, enabled and total > 0
+    def __init__(self, total: int, stream=None, enabled: bool = True, desc: str = "grading"):
+        from tqdm import tqdm
+
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.done, self.desc = total, 0, desc
+        self.enabled = enabled and total > 0
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start = time.monotonic()
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.bar = tqdm(total=total, desc=desc, unit="nb", file=self.stream, dynamic_ncols=True,
+                        disable=not (self.enabled and self.tty))
+        self.format_meter = tqdm.format_meter
 
     def update(self, label: str) -> None:
         self.done += 1
         if not self.enabled:
             return
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        width = 24
-        filled = int(width * self.done / self.total)
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                f"{100 * self.done // self.total:3d}%  elapsed {_mmss(elapsed)}  ETA {_mmss(eta)}  {label}")
         if self.tty:
-            self.stream.write("\r" + line[:150].ljust(150))
+            self.bar.set_postfix_str(label, refresh=False)
+            self.bar.update(1)
             if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
+                self.bar.close()
+            return
+        line = self.format_meter(self.done, self.total, time.monotonic() - self.start, prefix=self.desc,
+                                 postfix=label, unit="nb", ascii=True)
+        self.stream.write(line + "\n")
         self.stream.flush()
 
-
-def _mmss(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _register_students(course: Course, students: list[str]) -> None:
@@ -257,15 +260,20 @@ def _run_remote(course: Course, jobs: list[dict], rows: dict, bar: "Progress", *
             result = {**result, "error": f"storing the grades failed: {type(exc).__name__}: {exc}"}
         for row in rows[key]:
             _apply_result(row, result)
+        killed = result.get("kernel") == KILLED_WORKER
+        if killed:  # scored 0 like an ungradable file, the student told why
+            _record_zero(course, result["student"], result["assignment"])
         for nb in next(j for j in jobs if f"{j['student']}/{j['assignment']}" == key)["notebooks"]:
-            if not nb["grade"] and feedback:
-                _zero_feedback(course, result["student"], result["assignment"], nb["name"], nb["problem"])
+            if feedback and (killed or not nb["grade"]):
+                problem = t("worker_killed", course.settings.lang) if nb["grade"] else nb["problem"]
+                _zero_feedback(course, result["student"], result["assignment"], nb["name"], problem)
         bar.update(key)
 
     with Cluster(workers=workers, scheduler=scheduler, warm=warm) as cluster:
-        where = f"the Dask cluster at {scheduler} ({cluster.workers} worker(s))" if scheduler \
-            else f"{workers} worker(s)"
-        log(f"grading {len(jobs)} submission(s) with {where}" + (f"; {kept} unchanged" if kept else ""))
+        lang = settings.lang
+        start = t("grade_start_cluster", lang, n=len(jobs), scheduler=scheduler, workers=cluster.workers) \
+            if scheduler else t("grade_start", lang, n=len(jobs), workers=workers)
+        log(start + (t("grade_start_kept", lang, kept=kept) if kept else ""))
         cluster.run(payloads, on_result)
 
 
@@ -393,15 +401,18 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
 
     with Gradebook(course.db_url, COURSE_ID) as gb:
         regraded_with_manual = manual.with_manual_grades(gb, [(j["student"], j["assignment"]) for j in jobs])
-    bar = Progress(len(jobs), enabled=progress)
+    bar = Progress(len(jobs), enabled=progress, desc=t("progress_grading", course.settings.lang))
     remote = [job for job in jobs if any(nb["grade"] for nb in job["notebooks"])]
-    for job in jobs:  # nothing to run: scored 0 here, with a feedback page saying why
-        if job not in remote:
-            _zero_job(course, job, feedback)
-            bar.update(f"{job['student']}/{job['assignment']}")
-    if remote:
-        _run_remote(course, remote, rows, bar, workers=workers, scheduler=scheduler, feedback=feedback, log=log,
-                    kept=len(kept))
+    try:
+        for job in jobs:  # nothing to run: scored 0 here, with a feedback page saying why
+            if job not in remote:
+                _zero_job(course, job, feedback)
+                bar.update(f"{job['student']}/{job['assignment']}")
+        if remote:
+            _run_remote(course, remote, rows, bar, workers=workers, scheduler=scheduler, feedback=feedback,
+                        log=log, kept=len(kept))
+    finally:
+        bar.close()
     fresh = [row for job_rows in rows.values() for row in job_rows]
     all_rows = kept + fresh
     submitted = set(course.submissions())

@@ -1,6 +1,6 @@
 """No lesson text in Japanese or Korean, and no text the build adds, uses a variant lessons/glossary.yml bans.
 
-(gradcoach's catalogues are scanned by tests/test_catalogue.py.)
+(gradcoach's and autograde's message catalogues are scanned by tests/test_catalogue.py.)
 """
 from __future__ import annotations
 

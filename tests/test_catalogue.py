@@ -1,4 +1,5 @@
-"""gradcoach's message catalogues: every message in every language, with the same placeholders,
+"""The message catalogues, gradcoach's (what students read in a notebook) and autograde's (feedback,
+the command line, the class report): every message in every language, with the same placeholders,
 the same code, and the glossary's terms."""
 import json
 import re
@@ -7,20 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from autograde import messages
 from gradcoach import i18n
 
 from _glossary import TRANSLATED, find_banned, terms
 
-LOCALES = Path(i18n.__file__).with_name("locales")
+# catalogue -> (its locales folder, its formatting function t(key, lang=..., **values))
+CATALOGUES = {"gradcoach": (Path(i18n.__file__).with_name("locales"), i18n.t),
+              "autograde": (messages.LOCALES, messages.t)}
 # Messages that read the same in every language (code names, table marks).
-SAME_IN_EVERY_LANGUAGE = {"col_autograd", "verdict_ok", "bound_atol", "bound_rtol"}
+SAME_IN_EVERY_LANGUAGE = {"gradcoach": {"col_autograd", "verdict_ok", "bound_atol", "bound_rtol"}, "autograde": set()}
 # Punctuation only (a title's colon: full-width in Japanese), so no letters of the language.
 PUNCTUATION = {"title_sep"}
 SCRIPT = {"ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"), "ko": re.compile(r"[\uac00-\ud7af]")}
+EACH = pytest.mark.parametrize("name", sorted(CATALOGUES))
 
 
-def load(lang: str) -> dict:
-    with open(LOCALES / f"{lang}.json", encoding="utf-8") as fh:
+def load(lang: str, name: str = "gradcoach") -> dict:
+    with open(CATALOGUES[name][0] / f"{lang}.json", encoding="utf-8") as fh:
         return json.load(fh)
 
 
@@ -35,44 +40,51 @@ def dummy(name: str, spec: str):
     return 1.25e-3 if spec and spec[-1] in "eEfFgG%" else f"<{name}>"
 
 
-EN = load("en")
+EN = {name: load("en", name) for name in CATALOGUES}
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_translation_has_exactly_the_english_keys_in_the_same_order(lang):
-    got = list(load(lang))
+def test_translation_has_exactly_the_english_keys_in_the_same_order(lang, name):
+    EN = globals()["EN"][name]
+    got = list(load(lang, name))
     missing = [k for k in EN if k not in got]
     extra = [k for k in got if k not in EN]
     assert not missing and not extra, f"{lang}.json: missing {missing}, extra {extra}"
     assert got == list(EN), f"{lang}.json lists its keys in another order than en.json"
 
 
+@EACH
 @pytest.mark.parametrize("lang", ("en",) + TRANSLATED)
-def test_every_message_is_a_nonempty_string(lang):
-    empty = [k for k, v in load(lang).items() if not isinstance(v, str) or not v.strip()]
+def test_every_message_is_a_nonempty_string(lang, name):
+    empty = [k for k, v in load(lang, name).items() if not isinstance(v, str) or not v.strip()]
     assert not empty, f"{lang}.json: empty or non-string messages {empty}"
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_translation_keeps_each_messages_placeholders_and_format_specs(lang):
-    cat = load(lang)
+def test_translation_keeps_each_messages_placeholders_and_format_specs(lang, name):
+    EN, cat = globals()["EN"][name], load(lang, name)
     wrong = {k: (sorted(fields(cat[k])), sorted(fields(EN[k]))) for k in EN
              if k in cat and fields(cat[k]) != fields(EN[k])}
     assert not wrong, f"{lang}.json: placeholders differ from en.json (got, want): {wrong}"
 
 
+@EACH
 @pytest.mark.parametrize("lang", ("en",) + TRANSLATED)
-def test_every_message_formats_through_gradcoach_and_shows_each_value(lang):
-    for key, template in load(lang).items():
-        values = {name: dummy(name, spec) for name, spec, _ in fields(template)}
-        text = i18n.t(key, lang=lang, **values)
-        for name, spec, _ in fields(template):
-            assert format(values[name], spec) in text, f"{lang}.{key}: {{{name}}} does not show"
+def test_every_message_formats_through_its_module_and_shows_each_value(lang, name):
+    t = CATALOGUES[name][1]
+    for key, template in load(lang, name).items():
+        values = {field: dummy(field, spec) for field, spec, _ in fields(template)}
+        text = t(key, lang, **values)
+        for field, spec, _ in fields(template):
+            assert format(values[field], spec) in text, f"{name} {lang}.{key}: {{{field}}} does not show"
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_translation_keeps_the_code_in_backticks_unchanged(lang):
-    cat = load(lang)
+def test_translation_keeps_the_code_in_backticks_unchanged(lang, name):
+    EN, cat = globals()["EN"][name], load(lang, name)
     spans = re.compile(r"`([^`]+)`")
     wrong = {k: sorted(set(spans.findall(EN[k])) ^ set(spans.findall(cat[k]))) for k in EN
              if k in cat and set(spans.findall(cat[k])) != set(spans.findall(EN[k]))}
@@ -82,41 +94,53 @@ def test_translation_keeps_the_code_in_backticks_unchanged(lang):
 API_NAME = re.compile(r"\btorch(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_translation_keeps_torch_api_names_outside_backticks_unchanged(lang):
+def test_translation_keeps_torch_api_names_outside_backticks_unchanged(lang, name):
     # "torch.autograd.grad" is code even in running text: translating "autograd" in it breaks it
-    messages = load(lang)
-    wrong = {key: sorted(set(API_NAME.findall(EN[key])) ^ set(API_NAME.findall(messages[key])))
-             for key in EN if set(API_NAME.findall(EN[key])) != set(API_NAME.findall(messages[key]))}
+    EN, cat = globals()["EN"][name], load(lang, name)
+    wrong = {key: sorted(set(API_NAME.findall(EN[key])) ^ set(API_NAME.findall(cat[key])))
+             for key in EN if set(API_NAME.findall(EN[key])) != set(API_NAME.findall(cat[key]))}
     assert not wrong, f"{lang}.json: torch names changed: {wrong}"
 
 
+@EACH
 @pytest.mark.parametrize("lang", ("en",) + TRANSLATED)
-def test_backticks_pair_up_so_code_spans_render(lang):
-    odd = [k for k, v in load(lang).items() if v.count("`") % 2]
+def test_backticks_pair_up_so_code_spans_render(lang, name):
+    odd = [k for k, v in load(lang, name).items() if v.count("`") % 2]
     assert not odd, f"{lang}.json: odd number of backticks in {odd}"
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_every_message_is_actually_translated(lang):
-    cat = load(lang)
+def test_every_message_is_actually_translated(lang, name):
+    cat = load(lang, name)
     untranslated = [k for k, v in cat.items()
-                    if k not in SAME_IN_EVERY_LANGUAGE | PUNCTUATION and not SCRIPT[lang].search(v)]
+                    if k not in SAME_IN_EVERY_LANGUAGE[name] | PUNCTUATION and not SCRIPT[lang].search(v)]
     assert not untranslated, f"{lang}.json: messages with no {lang} text: {untranslated}"
 
 
+@EACH
 @pytest.mark.parametrize("lang", TRANSLATED)
-def test_catalogue_uses_no_banned_glossary_variant(lang):
-    text = (LOCALES / f"{lang}.json").read_text(encoding="utf-8")
-    hits = find_banned(text, lang)
-    assert not hits, f"gradcoach/locales/{lang}.json:\n" + "\n".join(hits)
+def test_catalogue_uses_no_banned_glossary_variant(lang, name):
+    hits = [f"{key}: {hit}" for key, text in load(lang, name).items() for hit in find_banned(text, lang)]
+    assert not hits, f"{name}/locales/{lang}.json:\n" + "\n".join(hits)
 
 
-@pytest.mark.parametrize("lang", TRANSLATED)
-def test_instructor_messages_use_no_banned_glossary_variant(lang):
-    from autograde.messages import MESSAGES
-    hits = [f"{key}: {hit}" for key, texts in MESSAGES.items() for hit in find_banned(texts.get(lang, ""), lang)]
-    assert not hits, f"autograde/messages.py ({lang}):\n" + "\n".join(hits)
+@EACH
+def test_the_glossary_scan_reads_each_catalogue(name, tmp_path, monkeypatch):
+    """The scan above finds a banned variant planted in a catalogue (it reads the real files)."""
+    folder, _ = CATALOGUES[name]
+    planted = {**load("ko", name), "planted": "변화도"}
+    (tmp_path / "ko.json").write_text(json.dumps(planted, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setitem(CATALOGUES, name, (tmp_path, CATALOGUES[name][1]))
+    assert [hit for key, text in load("ko", name).items() for hit in find_banned(text, "ko")]
+
+
+def test_autograde_messages_are_read_from_its_catalogue_with_english_for_an_unknown_language():
+    assert messages.t("fb_score", "ja") == load("ja", "autograde")["fb_score"] == "得点"
+    assert messages.t("fb_score", "xx") == messages.t("fb_score", "en") == "Score"
+    assert messages.labels("ko")["score"] == "점수"
 
 
 def test_catalogues_use_the_glossary_term_for_gradient():

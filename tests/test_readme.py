@@ -80,6 +80,13 @@ def test_the_grading_readme_shows_formgrader_with_a_small_png():
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
 
 
+def test_the_grading_readme_shows_the_class_report_with_a_small_png():
+    text = (ROOT / "autograde" / "README.md").read_text(encoding="utf-8")
+    assert "](../docs/img/class_report.png)" in text and "build/screenshots/class_report_ja.png" in text
+    data = (ROOT / "docs" / "img" / "class_report.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
+
+
 @pytest.mark.parametrize("lang", READMES)
 def test_readme_mutation_table_matches_the_cases(lang):
     """The table counts what tests/test_exercise_mutations.py enforces (every wrong case caught, every
