@@ -188,8 +188,14 @@ class SandboxedExecute(Execute):
 
     def _prestart_checker(self) -> None:
         """After a notebook (its sandbox reset), fork the next notebook's checker, so that its
-        kernel initialises while this worker saves the grades and prepares the next job."""
-        if not (self.checker and self._settings.sandbox) or _SPARE:
+        kernel initialises while this worker saves the grades and prepares the next job. (A spare
+        never outlives the notebook it waited through: the sandbox's reset after a notebook graded
+        in the student's kernel kills it, and the next one is forked then.)"""
+        if not (self.checker and self._settings.sandbox):
+            return
+        if any(km.exit_status() is not None for km, _kc in _SPARE.values()):
+            _discard_spares()
+        if _SPARE:
             return
         settings = self._checker_settings()
         try:
