@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import os
+import queue
 import secrets
 import signal
+import time
 import tokenize
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -66,6 +69,11 @@ class Event:
 
 
 _EVENTS: dict[tuple[str, str, str], list[Event]] = {}
+
+
+#: at most one checker per worker process, started (forked by the zygote) right after a notebook, so
+#: that the next notebook finds it initialised: its settings key -> (kernel manager, client)
+_SPARE: dict[str, tuple] = {}
 
 
 def take_events(student: str, assignment: str, notebook: str) -> list[Event]:
@@ -147,38 +155,87 @@ class SandboxedExecute(Execute):
         return self.km
 
     # -- the checker ---------------------------------------------------------------------------
-    def _start_checker(self) -> None:
-        """The second kernel of the notebook, which runs its test cells (see inside/checker.py)."""
-        settings = replace(self._settings, role="checker", call_entry="", entry="", guarded={})
+    def _checker_settings(self) -> KernelSettings:
+        return replace(self._settings, role="checker", call_entry="", entry="", guarded={})
+
+    def _checker_key(self, settings: KernelSettings) -> str:
+        return json.dumps([settings.to_config(), list(self.extra_arguments)], sort_keys=True, default=str)
+
+    def _launch_checker(self, settings: KernelSettings, avoid_uid: int | None):
         km = self.kernel_manager_class(config=self.config, settings=settings.to_config())
-        while km.uid is not None and km.uid == self._manager.uid:
+        while km.uid is not None and km.uid == avoid_uid:
             km.uid += 1
-        self._checker_km = km
         run_sync(km.start_kernel)(extra_arguments=self.extra_arguments)
         kc = km.client()
         kc.start_channels()
+        return km, kc
+
+    def _start_checker(self) -> None:
+        """The second kernel of the notebook, which runs its test cells (see inside/checker.py):
+        the one started after the previous notebook if it matches (the same settings, alive,
+        another uid than this student's kernel), else a fresh fork."""
+        settings = self._checker_settings()
+        spare = _SPARE.pop(self._checker_key(settings), None)
+        _discard_spares()
+        if spare is not None and (spare[0].exit_status() is not None
+                                  or spare[0].uid is not None and spare[0].uid == self._manager.uid):
+            _discard(*spare)
+            spare = None
+        km, kc = spare or self._launch_checker(settings, self._manager.uid)
+        self._checker_km = km
         self._checker_kc, self._checker_ready = kc, False  # it starts while the student's first cells run
         self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
+
+    def _prestart_checker(self) -> None:
+        """After a notebook (its sandbox reset), fork the next notebook's checker, so that its
+        kernel initialises while this worker saves the grades and prepares the next job. (A spare
+        never outlives the notebook it waited through: the sandbox's reset after a notebook graded
+        in the student's kernel kills it, and the next one is forked then.)"""
+        if not (self.checker and self._settings.sandbox):
+            return
+        if any(km.exit_status() is not None for km, _kc in _SPARE.values()):
+            _discard_spares()
+        if _SPARE:
+            return
+        settings = self._checker_settings()
+        try:
+            km, kc = self._launch_checker(settings, None)
+        except Exception:  # noqa: BLE001 - the next notebook starts its own and reports why it cannot
+            return
+        _SPARE[self._checker_key(settings)] = (km, kc)
+        km.zygote.on_close(_discard_spares)
+
+    async def _async_checker_wait_ready(self, timeout: float) -> None:
+        """Like jupyter_client's ``wait_for_ready`` without its fixed 0.2 s of IOPub silence: a
+        kernel_info reply on the shell channel, and its idle status on IOPub (so that channel is
+        connected too, and the first test cell's outputs cannot be missed)."""
+        kc, km = self._checker_kc, self._checker_km
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if km.exit_status() is not None:
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            msg_id = kc.kernel_info()
+            if not await _got(kc.shell_channel, msg_id, 1.0, lambda m: True):
+                continue
+            if await _got(kc.iopub_channel, msg_id, 0.5,
+                          lambda m: m["msg_type"] == "status" and m["content"].get("execution_state") == "idle"):
+                return
+        raise RuntimeError("Kernel didn't respond in %d seconds" % timeout)
 
     def _stop_checker(self) -> None:
         relay, kc, km = self._relay, self._checker_kc, self._checker_km
         self._relay = self._checker_kc = self._checker_km = None
         if relay is not None:
             relay.close()
-        if kc is not None:
-            kc.stop_channels()
         if km is not None:
-            try:
-                run_sync(km.shutdown_kernel)(now=True)
-            except Exception:  # noqa: BLE001 - the sandbox's reset after the notebook kills it anyway
-                pass
+            _discard(km, kc)
 
     def _run_in_checker(self, cell, index, keep_outputs: bool = True) -> None:
         """Execute ``cell`` in the checker (its outputs, score and errors are the checker's);
         a student kernel that died meanwhile is reported as dying in this cell."""
         target = cell if keep_outputs else copy.deepcopy(cell)
         if not self._checker_ready:
-            run_sync(self._checker_kc.wait_for_ready)(timeout=self.startup_timeout)
+            run_sync(self._async_checker_wait_ready)(self.startup_timeout)
             self._checker_ready = True
         own = self.km, self.kc
         self.km, self.kc, self._in_checker = self._checker_km, self._checker_kc, True
@@ -223,6 +280,8 @@ class SandboxedExecute(Execute):
                         self._run_cell(cell, resources, index)
                 finally:
                     self._stop_checker()
+            if started:  # the sandbox is clean again (the student's kernel's shutdown reset it)
+                self._prestart_checker()
         except Exception as exc:  # noqa: BLE001 - a kernel that never started fails this notebook only
             if started:
                 raise
@@ -342,6 +401,39 @@ class SandboxedExecute(Execute):
                 outs.append(new_output("stream", name="stdout", text="[...]\n"))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+async def _got(channel, msg_id: str, timeout: float, wanted) -> bool:
+    """Whether a message answering ``msg_id`` that ``wanted`` accepts arrives within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await channel.get_msg(timeout=left)
+        except queue.Empty:
+            return False
+        if msg.get("parent_header", {}).get("msg_id") == msg_id and wanted(msg):
+            return True
+    return False
+
+
+def _discard(km, kc) -> None:
+    """Stop a checker; in the sandbox without waiting for it to exit (the sandbox's reset after
+    the notebook, or the zygote's end, reaps it)."""
+    if kc is not None:
+        kc.stop_channels()
+    try:
+        if km.zygote is not None:
+            km.provisioner.process.kill()
+            run_sync(km.cleanup_resources)()
+        else:
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - the sandbox's reset kills it anyway
+        pass
+
+
+def _discard_spares() -> None:
+    while _SPARE:
+        _discard(*_SPARE.popitem()[1])
 
 
 def _grade_id(cell) -> str | None:

@@ -26,6 +26,7 @@ class Relay:
         self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         self.context.setsockopt(zmq.LINGER, 0)
         self._stop = threading.Event()
+        self._wake = f"inproc://autograde-relay-{id(self):x}"  # close() need not wait out a poll
         self._ready = threading.Event()
         self.student_died = False
         self._thread = threading.Thread(target=self._run, name="autograde-relay", daemon=True)
@@ -34,7 +35,14 @@ class Relay:
 
     def close(self) -> None:
         self._stop.set()
+        wake = self.context.socket(zmq.PAIR)
+        try:
+            wake.connect(self._wake)
+            wake.send(b"", zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass
         self._thread.join(10)
+        wake.close(0)
         self.context.destroy(linger=0)
 
     def _student_alive(self) -> bool:
@@ -46,6 +54,8 @@ class Relay:
 
     def _run(self) -> None:
         checker = self.context.socket(zmq.DEALER)
+        wake = self.context.socket(zmq.PAIR)
+        wake.bind(self._wake)
         client = None
         try:
             checker.connect(self.address)
@@ -56,9 +66,10 @@ class Relay:
             client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
             poller = zmq.Poller()
             poller.register(checker, zmq.POLLIN)
+            poller.register(wake, zmq.POLLIN)
             self._ready.set()
             while not self._stop.is_set():
-                if not poller.poll(100):
+                if checker not in dict(poller.poll(1000)):
                     continue
                 raw = checker.recv()
                 try:
@@ -72,6 +83,7 @@ class Relay:
             if client is not None:
                 client.stop_channels()
             checker.close(0)
+            wake.close(0)
 
     def _ask(self, client, payload) -> dict:
         if self.student_died or not self._student_alive():

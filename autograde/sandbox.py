@@ -284,11 +284,19 @@ class Zygote:
             raise RuntimeError(f"the sandbox did not start: {self.log_tail() or ready}")
         self.host_pid = _host_pid(self.sandbox_pid, ready["pid"]) or self.sandbox_pid
         self.root = f"/proc/{self.host_pid}/root"
+        self._on_close: list = []
         # bwrap has bind-mounted passwd/group by now: the directory is not needed any more. Removing
         # it here, not at exit, matters: pool workers end without running atexit handlers.
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
+    def on_close(self, callback) -> None:
+        """Call ``callback`` when this zygote is closed (once, however often it is registered)."""
+        if callback not in self._on_close:
+            self._on_close.append(callback)
+
     def close(self) -> None:
+        while self._on_close:
+            self._on_close.pop()()
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
@@ -543,6 +551,10 @@ class SandboxKernelManager(AsyncKernelManager):
                 self.stderr_log.close()
 
     cleanup_resources = _async_cleanup_resources
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # jupyter_client polls a killed kernel every 0.1 s; a forked kernel is gone within milliseconds
+        await super()._async_wait(pollinterval=0.01 if self.zygote is not None else pollinterval)
 
     def bridge_address(self) -> str:
         """Where the grader connects to a checker's requests (a socket in its private directory)."""

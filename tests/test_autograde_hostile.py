@@ -415,3 +415,31 @@ def test_replacing_the_kernels_entry_handler_scores_nothing(graded):
     assert grades_csv(course)[("replace_entry_handler", LESSON1)] == 0
     assert row["tests"] == "ex1_test 0/1; ex2_test 0/2"
     assert "calls get_ipython()" in row["review"]
+
+
+SEE_PROCESSES = ("import os\nprint('seen', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()\n"
+                 "                   and int(p) not in (1, os.getpid(), os.getppid())))\n")
+
+
+def test_each_notebook_gets_a_checker_of_its_own(tmp_path):
+    """A worker forks the next notebook's checker as soon as a notebook is done (and its sandbox
+    cleaned): each notebook still gets a checker that served no other and that no earlier student
+    could see. One worker grades three notebooks; each lists the sandbox's processes from its
+    first cell and again after the tests (its checker, pre-started, is among them)."""
+    course = make_course(tmp_path / "course", cell_timeout=TIMEOUT)
+    for student in ("first", "second", "third"):
+        nb = student_notebook(course, LESSON1, "correct", extra=[SEE_PROCESSES], after="course_setup")
+        nb.cells.append(nbformat.v4.new_code_cell(SEE_PROCESSES))
+        submit(course, student, LESSON1, nb)
+    grade(course, workers=1, progress=False, log=lambda *_: None)
+    seen = {}
+    for student in ("first", "second", "third"):
+        assert grades_csv(course)[(student, LESSON1)] == 3
+        nb = nbformat.read(course.path("autograded", student, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        lines = [line for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                 for line in o.get("text", "").splitlines() if line.startswith("seen ")]
+        assert len(lines) == 2, lines
+        seen[student] = [set(json.loads(line[len("seen "):])) for line in lines]
+        assert seen[student][0] and seen[student][0] <= seen[student][1]  # its checker, there from the start
+    everyone = [pids for listings in seen.values() for pids in [listings[0] | listings[1]]]
+    assert not (everyone[0] & everyone[1]) and not (everyone[1] & everyone[2]) and not (everyone[0] & everyone[2])
