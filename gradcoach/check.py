@@ -427,7 +427,7 @@ def _written_by_answer(got, g, e, ratio, a_tol, r_tol):
     if rec is None or rec.total <= 0 or rec.cleared:
         return None
     fn = last_answer.get("fn")
-    fn = fn.__name__ if fn is not None else "the answer"
+    fn = fn.__name__ if fn is not None else "fn"
     if rec.tampered:
         return "grad_modified_after_backward", {"fn": fn}
     if rec.prior:

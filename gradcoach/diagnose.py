@@ -142,7 +142,7 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
     rec = grad_writes(x)
     if rec is not None and rec.cleared and rec.leaf.grad is None:  # written by backward, then cleared
         return fail(report, "grad_cleared_after_backward", name=name, fn=last_answer["fn"].__name__
-                    if last_answer.get("fn") is not None else "the answer")
+                    if last_answer.get("fn") is not None else "fn")
     student_fn = answered_fn(x)
     culprit = None if _graph_reaches(f, inputs, x) else (_find_culprit(f) or "")
     if culprit is None and student_fn is not None:
@@ -317,7 +317,7 @@ def rule_grad_modified(c: Comparison):
     if rec is not None and rec.tampered:
         fn = last_answer.get("fn")
         return c.fail("grad_modified_after_backward", name=c.name,
-                      fn=fn.__name__ if fn is not None else "the answer")
+                      fn=fn.__name__ if fn is not None else "fn")
     return None
 
 
