@@ -408,7 +408,7 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     elif frac and abs(c - 1) > 1e-3:
         fail(report, "constant_factor", name=name, factor=frac)
     elif reveal:
-        start = _window_start(g, e, a_tol, r_tol)
+        start = _window_start(ok)
         fail(report, "value_mismatch", name=name, got=_short(g, start), expected=_short(e, start))
     else:
         fail(report, "value_mismatch_hidden", name=name)
@@ -448,12 +448,12 @@ def _written_by_answer(got, g, e, ratio, a_tol, r_tol):
 SHOWN = 6  # elements of a vector quoted in a message
 
 
-def _window_start(g, e, a_tol, r_tol) -> int:
-    """Where the quoted elements start: at 0 unless the first differing element lies beyond the
-    first SHOWN, so that "yours" and "expected" never look the same."""
-    wrong = (~compare.close(g.reshape(-1), e.reshape(-1), a_tol, r_tol)).nonzero()[0]
+def _window_start(ok) -> int:
+    """Where the quoted elements start (``ok``: which elements agree): at 0 unless the first
+    differing element lies beyond the first SHOWN, so that "yours" and "expected" never look the same."""
+    wrong = (~ok.reshape(-1)).nonzero()[0]
     first = int(wrong[0]) if wrong.size else 0
-    return 0 if first < SHOWN else min(first - 1, g.size - SHOWN)
+    return 0 if first < SHOWN else min(first - 1, ok.size - SHOWN)
 
 
 def _short(arr, start: int = 0) -> str:
