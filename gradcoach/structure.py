@@ -46,7 +46,8 @@ def assert_no_graph(y, name: str = "y"):
 
 
 def assert_grad_fn(y, function, name: str = "y"):
-    """``y`` must come straight out of ``function.apply`` (a custom autograd.Function)."""
+    """``y`` must come straight out of ``function.apply`` (a custom autograd.Function written in the
+    PyTorch 2.0 form: ``forward`` without ``ctx``, and ``setup_context``)."""
     __tracebackhide__ = True
     _tensor(y, name)
     expected = f"{function.__name__}Backward"
@@ -54,9 +55,24 @@ def assert_grad_fn(y, function, name: str = "y"):
     if got != expected:
         _fail(name, "grad_fn_wrong", name=name, expected=f"{function.__name__}.apply", got=got,
               function=function.__name__)
+    if function_form(function) == "ctx_in_forward":
+        _fail(name, "function_legacy_form", function=function.__name__)
     broken = _backward_ignores_chain_rule(y)
     if broken:
         _fail(name, broken, function=function.__name__)
+
+
+def function_form(function):
+    """How a custom autograd.Function is written: ``"setup_context"`` (the PyTorch 2.0 form, the one
+    ``torch.func`` accepts), ``"ctx_in_forward"`` (the legacy ``forward(ctx, ...)`` without
+    ``setup_context``), or None for anything else. A stand-in for a class that lives in another
+    process (the grader's checker) carries the answer as ``__gradcoach_form__``."""
+    if not isinstance(function, type):
+        return getattr(function, "__gradcoach_form__", None)
+    if not issubclass(function, torch.autograd.Function):
+        return None
+    base = torch.autograd.function._SingleLevelFunction.setup_context
+    return "setup_context" if function.setup_context is not base else "ctx_in_forward"
 
 
 def _backward_ignores_chain_rule(y):

@@ -358,6 +358,10 @@ def _ls(fwd, bwd, call="LogSigmoid.apply(x)", setup=_SETUP):
 
 
 _FWD = "return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))"
+_LEGACY = ("class LogSigmoid(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, x):\n"
+           "        ctx.save_for_backward(x)\n        return x.clamp(max=0) - torch.log1p(torch.exp(-x.abs()))\n"
+           "    @staticmethod\n    def backward(ctx, grad_output):\n        (x,) = ctx.saved_tensors\n"
+           "        return grad_output * torch.sigmoid(-x)\n\ndef log_sigmoid(x):\n    return LogSigmoid.apply(x)\n")
 _BWD = "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(-x)"
 CASES["06_capstone"]["ex4"] = {
  W: [
@@ -370,6 +374,7 @@ CASES["06_capstone"]["ex4"] = {
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), 'sign_flipped'),
   (_ls(_FWD, _BWD, setup="ctx.save_for_backward(output)"), 'grad_not_from_f'),
   (_ls(_FWD, _BWD, setup="pass"), 'answer_raised'),
+  (_LEGACY, ('function_legacy_form', 'setup_context')),
  ],
  R: [
   _ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * (1 - 1 / (1 + torch.exp(-x)))"),

@@ -8,9 +8,12 @@ import gradcoach as gc
 
 class Square(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def forward(x):
         return x ** 2
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -48,6 +51,46 @@ def test_assert_choice_accepts_only_a_plain_string_among_the_choices(fake):
         gc.assert_choice(fake, "forward", ("forward", "reverse"))
     with pytest.raises(AssertionError):
         gc.assert_choice("reverse", "forward", ("forward", "reverse"))
+
+
+class LegacySquare(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):  # the pre-2.0 form: ctx in forward, no setup_context
+        ctx.save_for_backward(x)
+        return x ** 2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_assert_grad_fn_asks_for_the_setup_context_form_by_name():
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(gc.GradcoachAssertionError, match="setup_context") as info:
+        gc.assert_grad_fn(LegacySquare.apply(x), LegacySquare, name="y")
+    assert info.value.codes == ("function_legacy_form",)
+    assert "LegacySquare" in str(info.value)
+    assert gc.structure.function_form(Square) == "setup_context"
+    assert gc.structure.function_form(LegacySquare) == "ctx_in_forward"
+    assert gc.structure.function_form(torch.sin) is None and gc.structure.function_form(int) is None
+
+
+def test_function_form_of_a_stand_in_is_what_it_carries_not_what_its_class_says():
+    class StandIn:  # like the grader's Remote for a class in the student's kernel
+        __name__ = "LogSigmoid"
+    stand_in = StandIn()
+    assert gc.structure.function_form(stand_in) is None
+    stand_in.__gradcoach_form__ = "ctx_in_forward"
+    assert gc.structure.function_form(stand_in) == "ctx_in_forward"
+
+    class Claims(Square):  # a class cannot claim a form by attribute: its methods decide
+        __gradcoach_form__ = "setup_context"
+    assert gc.structure.function_form(Claims) == "setup_context"
+
+    class ClaimsLegacy(LegacySquare):
+        __gradcoach_form__ = "setup_context"
+    assert gc.structure.function_form(ClaimsLegacy) == "ctx_in_forward"
 
 
 class IgnoresGradOutput(Square):

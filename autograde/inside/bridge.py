@@ -26,6 +26,8 @@ MAX_JACOBIAN = 1_000_000
 _TensorBase = torch._C.TensorBase
 _grad_get = _TensorBase.__dict__["grad"].__get__
 _autograd_grad = torch.autograd.grad
+_Function = torch.autograd.Function
+_base_setup_context = torch.autograd.function._SingleLevelFunction.setup_context
 _S: dict = {}
 
 
@@ -74,8 +76,11 @@ def _resolve(name, attrs):
 
 def _describe(value, name, attrs):
     if callable(value) and type(value) not in (torch.Tensor, torch.nn.Parameter):
-        return {"t": "ref", "name": name, "attrs": list(attrs), "kind": "class" if isinstance(value, type) else "function",
-                "label": str(getattr(value, "__name__", name))[:200]}
+        ref = {"t": "ref", "name": name, "attrs": list(attrs), "kind": "class" if isinstance(value, type) else "function",
+               "label": str(getattr(value, "__name__", name))[:200]}
+        if isinstance(value, type) and issubclass(value, _Function):  # gradcoach.structure.function_form
+            ref["form"] = "setup_context" if value.setup_context is not _base_setup_context else "ctx_in_forward"
+        return ref
     return plain(value, tensor=_facts_of_global)
 
 

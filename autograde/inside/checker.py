@@ -98,7 +98,10 @@ def _ref(d: dict):
     attrs = d.get("attrs", [])
     if type(attrs) is not list or not all(type(a) is str for a in attrs):
         raise WireError("bad reference")
-    return Remote(d["name"], attrs, str(d.get("label", d["name"]))[:200])
+    remote = Remote(d["name"], attrs, str(d.get("label", d["name"]))[:200])
+    if d.get("form") in ("setup_context", "ctx_in_forward"):  # read by gradcoach.structure.function_form
+        remote.__gradcoach_form__ = d["form"]
+    return remote
 
 
 class Remote:
