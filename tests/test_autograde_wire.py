@@ -89,9 +89,38 @@ def test_a_custom_function_keeps_its_name_for_assert_grad_fn():
                                 [torch.tensor([[0.38]], dtype=torch.float64)]), [x])
 
     class LogSigmoid(torch.autograd.Function):
-        pass
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
 
     gc.assert_grad_fn(y, LogSigmoid, name="y")
+
+
+def test_the_stand_in_for_a_students_function_class_carries_how_it_is_written():
+    import bridge
+
+    import gradcoach as gc
+
+    class Modern(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return 2 * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+    class Legacy(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+    for cls, form in ((Modern, "setup_context"), (Legacy, "ctx_in_forward")):
+        ref = bridge._describe(cls, cls.__name__, [])
+        assert ref["form"] == form
+        assert gc.structure.function_form(checker._ref(json.loads(json.dumps(ref)))) == form
+    assert "form" not in bridge._describe(len, "len", [])
+    assert gc.structure.function_form(checker._ref({"t": "ref", "name": "f", "form": "anything else"})) is None
 
 
 def test_a_graph_the_student_already_freed_cannot_be_run_again():
