@@ -23,6 +23,7 @@ from gradcoach.i18n import t
 
 F64 = torch.float64
 HEDGES = {"mismatch", "mismatch_hidden", "projection_mismatch", "integer_factor_unknown", "grad_not_from_f",
+          "grad_not_from_f_fd",
           "code_differs", "code_differs_hidden", "formula_wrong", "formula_wrong_hidden", "value_mismatch",
           "value_mismatch_hidden"}
 
