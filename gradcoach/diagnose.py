@@ -524,7 +524,8 @@ def rule_grad_from_elsewhere(c: Comparison):
         if fresh is not None and compare.close(fresh[c.bi].reshape(-1), c.block.fd.reshape(-1),
                                                10 * c.fd.roundoff + 1e-10, compare.FD_RTOL[order]).all():
             return _grad_from_elsewhere(c.report, c.name, c.inp, c.g, fresh[c.bi].reshape(-1), fresh, c.accumulated,
-                                        c.from_grad, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+                                        c.from_grad, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi,
+                                        analytic=False)
     if c.e is not None and c.c_here and not c.b_here:
         return _grad_from_elsewhere(c.report, c.name, c.inp, c.g, c.e, c.fresh[0], c.accumulated, c.from_grad,
                                     c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
@@ -622,9 +623,10 @@ def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
 
 
 def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad, point, reveal, block, fd, blocks,
-                         fi):
-    """The analytic answer, finite differences and autograd run afresh on ``f`` (``fresh``) agree, the
-    gradient does not: it came from another computation; the causes are listed, likeliest first."""
+                         fi, analytic=True):
+    """The analytic answer (when ``analytic``), finite differences and autograd run afresh on ``f``
+    (``fresh``) agree, the gradient does not: it came from another computation; the causes are
+    listed, likeliest first."""
     if fresh is not None:
         causes = []
         source = caller_source()
@@ -639,7 +641,7 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
         if "cause_saved_modified" not in causes:
             causes.append("cause_saved_modified")
         listed = "\n".join(f"{i}. {t(c, name=name, input=inp)}" for i, c in enumerate(causes, 1))
-        fail(report, "grad_not_from_f", name=name, causes=listed)
+        fail(report, "grad_not_from_f" if analytic else "grad_not_from_f_fd", name=name, causes=listed)
         if reveal:
             report.messages.append(t("mismatch", name=name, point=point, got=fmt(g[fi]), expected=fmt(e[fi])))
         return report

@@ -235,3 +235,18 @@ def test_infinite_values_in_a_wrong_answer_are_reported_without_warnings():
         warnings.simplefilter("error")
         report = gc.check(x, cube, dcube, got=torch.tensor([float("inf"), 1.0], dtype=torch.float64))
     assert codes(report)[0] == "nan_got"
+
+
+def test_grad_from_elsewhere_without_an_analytic_answer_claims_only_finite_differences():
+    z = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
+    v = torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64)
+    report = gc.check_second(z, lambda z: torch.logsumexp(z, 0), v=v, got=torch.softmax(z, 0) * v)
+    assert codes(report) == ["grad_not_from_f_fd"]
+    assert "analytic answer and" not in report.messages[0]
+
+
+def test_a_gradient_handed_in_with_got_is_labelled_yours_not_autograd():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    table = str(gc.check(x, cube, dcube, got=3 * x)).splitlines()
+    header = next(line for line in table if line.startswith("input"))
+    assert "yours" in header and "autograd" not in header
