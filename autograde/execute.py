@@ -184,6 +184,11 @@ class SandboxedExecute(Execute):
         km, kc = spare or self._launch_checker(settings, self._manager.uid)
         self._checker_km = km
         self._checker_kc, self._checker_ready = kc, False  # it starts while the student's first cells run
+        if km.uid is None:
+            # One uid for both kernels (userns mode): no student code runs before the checker has
+            # read and deleted its connection file (inside/boot.py), which holds its key.
+            run_sync(self._async_checker_wait_ready)(self.startup_timeout)
+            self._checker_ready = True
         self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
 
     def _prestart_checker(self) -> None:

@@ -443,3 +443,26 @@ def test_each_notebook_gets_a_checker_of_its_own(tmp_path):
         assert seen[student][0] and seen[student][0] <= seen[student][1]  # its checker, there from the start
     everyone = [pids for listings in seen.values() for pids in [listings[0] | listings[1]]]
     assert not (everyone[0] & everyone[1]) and not (everyone[1] & everyone[2]) and not (everyone[0] & everyone[2])
+
+
+SHARED_UID_ATTACKS = ("signal_checker_with_right_answers", "ptrace_checker_with_right_answers", "steal_checker_key")
+
+
+def test_shared_uid_mode_what_the_student_kernel_reaches(tmp_path, monkeypatch):
+    """``AUTOGRADE_SANDBOX=userns`` (a grader that is not root): both kernels share one uid. Wrong
+    answers still score nothing whatever the student's kernel does to the checker; what it
+    reaches is pinned here, and the README's "What remains" says the same."""
+    monkeypatch.setenv("AUTOGRADE_SANDBOX", "userns")
+    course = make_course(tmp_path / "course", cell_timeout=TIMEOUT)
+    for kind in SHARED_UID_ATTACKS:
+        submit(course, kind, LESSON1, _content(course, kind, KINDS[kind][0]))
+    grade(course, workers=1, progress=False, log=lambda *_: None)
+    printed = {}
+    for kind in SHARED_UID_ATTACKS:
+        nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        printed[kind] = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "attached 0 opened 0" in printed["ptrace_checker_with_right_answers"]
+    assert "signalled 0" not in printed["signal_checker_with_right_answers"]  # known: see "What remains"
+    # the checker's connection file (its key) is gone once it has started; its kernel.log remains
+    assert "stolen 1" in printed["steal_checker_key"], printed
+    assert grades_csv(course)[("steal_checker_key", LESSON1)] == 0
