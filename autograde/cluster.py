@@ -277,7 +277,7 @@ class Cluster:
         import dask
         from distributed import Client, LocalCluster
 
-        self.scheduler, self.local = scheduler, None
+        self.scheduler, self.local, self._config = scheduler, None, None
         try:
             if scheduler:
                 self.client = Client(scheduler, timeout=30)
@@ -286,17 +286,23 @@ class Cluster:
                 # importing it again (spawn takes half a minute per worker on a loaded machine)
                 method = "fork" if sys.platform.startswith("linux") else "spawn"
                 # saturation 1: a worker holds only the job it runs, so a job that kills its worker
-                # does not take queued neighbours down with it
-                with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
-                                      "distributed.scheduler.worker-saturation": 1.0,
-                                      "distributed.scheduler.no-workers-timeout": NO_WORKERS_TIMEOUT,
-                                      "distributed.worker.multiprocessing-method": method}):
-                    self.local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                              dashboard_address=None, silence_logs=logging.ERROR)
+                # does not take queued neighbours down with it.
+                # In effect until close(), not only while the cluster starts: a nanny reads the
+                # multiprocessing method again each time it restarts a dead worker, and a worker
+                # *spawned* there (the default) lacks what the forked ones inherited, so a job that
+                # had killed a forked worker then failed on its spawned successor ('failed', not
+                # KilledWorker), or waited out the no-workers timeout while it imported nbgrader.
+                self._config = dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
+                                                "distributed.scheduler.worker-saturation": 1.0,
+                                                "distributed.scheduler.no-workers-timeout": NO_WORKERS_TIMEOUT,
+                                                "distributed.worker.multiprocessing-method": method})
+                self.local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                          dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.local)
         except OSError as exc:
             if self.local is not None:
                 self.local.close()
+            self._restore_config()
             raise CourseError(f"cannot reach the Dask scheduler {scheduler or '(embedded)'}: {exc}") from exc
         if warm is not None:
             self.client.register_plugin(WarmZygote(*warm))
@@ -306,9 +312,17 @@ class Cluster:
         return len(self.client.scheduler_info(n_workers=-1).get("workers", {})) if self.client else 0
 
     def close(self) -> None:
-        self.client.close()
-        if self.local is not None:
-            self.local.close()
+        try:
+            self.client.close()
+            if self.local is not None:
+                self.local.close()
+        finally:
+            self._restore_config()
+
+    def _restore_config(self) -> None:
+        if self._config is not None:
+            self._config.__exit__(None, None, None)
+            self._config = None
 
     def __enter__(self) -> "Cluster":
         return self
