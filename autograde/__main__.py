@@ -23,7 +23,7 @@ def _course(args) -> Course:
 def cmd_release(args) -> int:
     course = _course(args)
     if args.lang and not normalise_lang(args.lang):
-        raise CourseError(f"unknown course language {args.lang!r}: {listing()}")
+        raise CourseError("ce_unknown_lang", lang=repr(args.lang), choices=listing())
     lang = normalise_lang(args.lang) or (course.settings.lang if course.exists else None)
     if lang is None:
         print(t("cli_release_no_lang", FALLBACK, choices="|".join(LANGUAGES), language=english_name(FALLBACK)))
@@ -144,7 +144,7 @@ def _graded_course(args) -> Course:
     if not course.exists and not args.course and Course(SAMPLE_ROOT).exists:
         course = Course(SAMPLE_ROOT, db_url=args.db_url)
     if not course.exists:
-        raise CourseError(f"No course in {course.root}: run `make release`, `make collect` and `make grade` first.")
+        raise CourseError("ce_no_course", root=course.root)
     return course
 
 
@@ -232,8 +232,21 @@ def main(argv=None) -> int:
         print(exc, file=sys.stderr)
         return 3
     except CourseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.message(_error_lang(args))}", file=sys.stderr)
         return 2
+
+
+def _error_lang(args) -> str:
+    """The language to explain an error in: --lang when it names one, else the course's own (if its
+    settings can be read at all), else English."""
+    given = normalise_lang(getattr(args, "lang", None) or "")
+    if given:
+        return given
+    try:
+        course = _course(args)
+        return course.settings.lang if course.exists else FALLBACK
+    except Exception:  # noqa: BLE001 - the error being reported may be the unreadable course itself
+        return FALLBACK
 
 
 if __name__ == "__main__":

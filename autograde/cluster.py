@@ -303,7 +303,8 @@ class Cluster:
             if self.local is not None:
                 self.local.close()
             self._restore_config()
-            raise CourseError(f"cannot reach the Dask scheduler {scheduler or '(embedded)'}: {exc}") from exc
+            raise CourseError("ce_no_scheduler" if scheduler else "ce_no_local_cluster", scheduler=scheduler,
+                              error=exc) from exc
         if warm is not None:
             self.client.register_plugin(WarmZygote(*warm))
 

@@ -138,11 +138,11 @@ def _stage(source: Path, staging: Path) -> list[str]:
     try:
         archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile as exc:
-        raise CourseError(f"{source} is neither a folder nor a zip file ({exc}).") from None
+        raise CourseError("ce_not_zip", source=source, error=exc) from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir() and not _SKIP.search(i.filename)]
         if len(infos) > MAX_FILES or sum(i.file_size for i in infos) > MAX_BYTES:
-            raise CourseError(f"{source} is too large to be an LMS download ({len(infos)} files).")
+            raise CourseError("ce_zip_too_large", source=source, n=len(infos))
         for info in infos:
             name = _zip_name(info)
             parts = [p for p in Path(name).parts if p not in ("", ".", "..", "/")]
@@ -205,12 +205,13 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
     from .repair import _Release, read_notebook
 
     if not course.settings.assignments:
-        raise CourseError(f"No assignments released in {course.root}: run `make release LANG=..` first.")
+        raise CourseError("ce_nothing_released", root=course.root)
     if assignment and assignment not in course.settings.assignments:
-        raise CourseError(f"Unknown assignment {assignment!r}; released: {', '.join(course.settings.assignments)}.")
+        raise CourseError("ce_unknown_assignment", assignment=repr(assignment),
+                          released=", ".join(course.settings.assignments))
     source = Path(source).resolve()
     if not source.exists():
-        raise CourseError(f"{source} does not exist.")
+        raise CourseError("ce_missing_source", source=source)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     kept = course.path("lms", f"{stamp}-{source.name}")
     kept.parent.mkdir(parents=True, exist_ok=True)
@@ -290,7 +291,7 @@ def collect(course: Course, source: Path, assignment: str | None = None, log=pri
         try:
             app.start()
         except SystemExit as exc:  # nbgrader's apps call sys.exit on errors
-            raise CourseError(f"nbgrader zip_collect {a} failed (exit {exc.code}); see the messages above.") from None
+            raise CourseError("ce_zip_collect_failed", assignment=a, code=exc.code) from None
         for item in items:
             collected[f"{item.student}/{a}"] = {"lms_path": item.path, "filename": item.filename,
                                                 "download": kept.name, "pattern": item.pattern, "how": item.how}

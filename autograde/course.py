@@ -47,7 +47,17 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 
 
 class CourseError(Exception):
-    """Something the instructor must fix; the message says what."""
+    """Something the instructor must fix; the message (``key`` in autograde/locales) says what.
+    ``str()`` is the English message; :meth:`message` is the one in a course language."""
+
+    def __init__(self, key: str, /, **values):
+        self.key, self.values = key, values
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        from .messages import t
+
+        return t(self.key, lang, **self.values)
 
 
 @dataclass
@@ -82,10 +92,10 @@ class Course:
         try:
             data = json.loads(self.settings_path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CourseError(f"{self.settings_path} is not valid JSON: {exc}") from exc
+            raise CourseError("ce_settings_json", path=self.settings_path, error=exc) from exc
         found = problems(data)
         if found:
-            raise CourseError(f"{self.settings_path}:\n  " + "\n  ".join(found))
+            raise CourseError("ce_settings_invalid", path=self.settings_path, problems="\n  ".join(found))
         return Settings.from_dict(data)
 
     # -- paths ------------------------------------------------------------------------------
@@ -220,16 +230,13 @@ def release(course: Course, source_dir: Path, lang: str, assignments: list[str] 
     if assignments:
         missing = sorted(set(assignments) - set(sources))
         if missing:
-            raise CourseError(f"{source_dir} has no notebook for {', '.join(missing)} "
-                              f"(it has: {', '.join(sources) or 'none'}).")
+            raise CourseError("ce_missing_notebooks", source=source_dir, missing=", ".join(missing),
+                              present=", ".join(sources) or "—")
         sources = {a: sources[a] for a in assignments}
     if not sources:
-        raise CourseError(f"No lesson notebooks (NN_slug.ipynb) in {source_dir}. "
-                          "Build them first with `make notebooks`.")
+        raise CourseError("ce_no_notebooks", source=source_dir)
     if course.exists and course.settings.lang != lang and course.submissions():
-        raise CourseError(f"The course in {course.root} is taught in {course.settings.lang!r} and already has "
-                          f"submissions; releasing {lang!r} into it would mix languages. Use another course "
-                          "directory (COURSE=... / --course).")
+        raise CourseError("ce_mixed_lang", root=course.root, taught=course.settings.lang, lang=lang)
     course.settings.lang = lang
     course.settings.source = str(source_dir.resolve())
     course.settings.assignments = sorted(set(course.settings.assignments) | set(sources))
@@ -243,6 +250,6 @@ def release(course: Course, source_dir: Path, lang: str, assignments: list[str] 
         shutil.copyfile(src, dest)
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
-            raise CourseError(f"nbgrader generate_assignment {name} failed:\n{result['log'][-3000:]}\n{result.get('error', '')}")
+            raise CourseError("ce_release_failed", name=name, log=f"{result['log'][-3000:]}\n{result.get('error', '')}")
         log(f"released {name}: {course.release_notebook(name)}")
     return list(sources)

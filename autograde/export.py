@@ -70,7 +70,7 @@ def _table(course: Course) -> tuple[list[str], dict[str, float], dict[str, list[
 
 def render(course: Course, fmt: str) -> str:
     if fmt not in FORMATS:
-        raise CourseError(f"unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+        raise CourseError("ce_unknown_format", format=repr(fmt), choices=", ".join(FORMATS))
     assignments, points, tests, scores = _table(course)
     names = _names(course)
     out = io.StringIO()

@@ -366,14 +366,14 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
     """Grade the course's submissions (see the module docstring); ``scheduler`` is the address of a
     Dask scheduler to send the jobs to, else an embedded cluster of ``workers`` processes runs them."""
     if not course.exists:
-        raise CourseError(f"No course in {course.root}: run `make release` and `make collect` first.")
+        raise CourseError("ce_no_course_grade", root=course.root)
     if course.settings.sandbox:
         require_sandbox()
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's autoflush notices from nbgrader's api
     pairs = [(s, a) for s, a in course.submissions()
              if (not students or s in students) and (not assignments or a in assignments)]
     if students and not pairs:
-        raise CourseError(f"No submissions for {', '.join(students)} in {course.root / 'submitted'}.")
+        raise CourseError("ce_no_submissions", students=", ".join(students), path=course.root / "submitted")
     dblock.install(course.path(".autograde", "db.lock"))
     state_path = course.path(".autograde", "state.json")
     state = json.loads(state_path.read_text()) if state_path.exists() else {}

@@ -64,7 +64,7 @@ def _gradebook(course: Course, assignment: str) -> tuple[float, dict[str, float]
         try:
             a = gb.find_assignment(assignment)
         except MissingEntry as exc:
-            raise CourseError(f"assignment {assignment} is not in the gradebook: run `make release`.") from exc
+            raise CourseError("ce_not_in_gradebook", assignment=assignment) from exc
         max_score = float(a.max_score)
         tests = {c.name: float(c.max_score) for nb in a.notebooks for c in nb.grade_cells}
         scores, cells = {}, {}
@@ -207,7 +207,7 @@ def write_reports(course: Course, assignments: list[str] | None = None) -> list[
     """The class report of each assignment (default: all); returns the HTML pages."""
     path = course.path("report.json")
     if not path.exists():
-        raise CourseError(f"No grading report in {course.root}: run `make grade` first.")
+        raise CourseError("ce_no_report", root=course.root)
     rows = json.loads(path.read_text(encoding="utf-8"))
     lang = course.settings.lang
     out = course.path("report")

@@ -41,3 +41,39 @@ def test_a_file_that_is_not_json_is_refused_clearly(tmp_path):
     (tmp_path / "autograde.json").write_text("{lang: ja")
     with pytest.raises(CourseError, match="not valid JSON"):
         Course(tmp_path)
+
+
+def test_an_instructor_error_is_told_in_the_courses_language(tmp_path, capsys):
+    from autograde.__main__ import main
+    from autograde.messages import t
+
+    _course(tmp_path)  # a Japanese course, never graded
+    assert main(["--course", str(tmp_path), "report"]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: ") and t("ce_no_report", "ja", root=tmp_path) in said
+    assert "採点レポート" in said and "Traceback" not in said
+    assert main(["--course", str(tmp_path / "none"), "release", "--lang", "fr"]) == 2
+    assert "fr" in capsys.readouterr().err
+
+
+def test_an_unreadable_course_is_reported_in_english_without_a_traceback(tmp_path, capsys):
+    from autograde.__main__ import main
+
+    (tmp_path / "autograde.json").write_text("{lang: ja")
+    assert main(["--course", str(tmp_path), "report"]) == 2
+    said = capsys.readouterr().err
+    assert "is not valid JSON" in said and "Traceback" not in said
+
+
+def test_every_course_error_names_a_message_of_the_catalogue():
+    import re
+    from pathlib import Path
+
+    from autograde.messages import catalogue
+
+    root = Path(__file__).resolve().parents[1] / "autograde"
+    keys = {k for p in root.rglob("*.py") for k in re.findall(r'CourseError\(\s*"(\w+)"', p.read_text(encoding="utf-8"))}
+    keys |= {"ce_no_local_cluster", "ce_no_scheduler"}  # chosen by a conditional in cluster.py
+    assert len(keys) > 15
+    assert keys <= set(catalogue("en")) and keys <= set(catalogue("ja")) and keys <= set(catalogue("ko"))
+    assert not re.search(r"CourseError\(\s*f[\"']", "".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py")))

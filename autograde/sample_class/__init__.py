@@ -189,8 +189,7 @@ def collect_sample(root: Path, lang: str, *, db_url: str | None = None, log=prin
     source = REPO / "solutions" / lang
     lessons = {name: path for name, path in lesson_sources(source).items() if name[:2] in ("01", "02")}
     if len(lessons) < 2:
-        raise CourseError(f"{source} does not have lessons 01 and 02, which the sample class answers: "
-                          "build them with `make notebooks`.")
+        raise CourseError("ce_sample_lessons", source=source)
     shutil.rmtree(root, ignore_errors=True)
     course = Course(root, db_url=db_url)
     release(course, source, lang, sorted(lessons), log=lambda *_: None)
