@@ -26,6 +26,7 @@ from pathlib import Path
 
 from coursebuild.config import load_config
 
+from .messages import t
 from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,8 +56,6 @@ class CourseError(Exception):
         super().__init__(self.message("en"))
 
     def message(self, lang: str) -> str:
-        from .messages import t
-
         return t(self.key, lang, **self.values)
 
 
