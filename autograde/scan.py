@@ -21,7 +21,7 @@ _SUSPECT_CALLS = {"setattr", "delattr", "__import__", "exec", "eval", "compile",
                   "locals"}
 _SUSPECT_ATTRS = {"_getframe", "f_globals", "f_back", "f_locals", "currentframe", "settrace", "setprofile",
                   "addaudithook", "get_objects", "get_referrers", "_exit", "modules", "showtraceback",
-                  "set_custom_exc", "run_cell", "InteractiveTB", "register_hook", "__code__", "__globals__",
+                  "set_custom_exc", "run_cell", "InteractiveTB", "__code__", "__globals__",
                   "displayhook", "__displayhook__", "__defaults__", "__kwdefaults__", "__closure__", "__setattr__",
                   "__delattr__", "fork", "forkpty", "user_ns", "history_manager", "shell_handlers", "ptrace"}
 #: names that reach the shell's namespace, the builtins or IPython's history of executed cells

@@ -108,3 +108,21 @@ def test_output_cap_keeps_a_cells_error_and_marks_truncation_on_stdout():
     assert outs[2].text == "[...]\n" and outs[3].evalue == "wrong gradient"
     assert sum(len(line) for line in outs[3].traceback) <= 1000
     assert [e.kind for e in execute.events] == [EventKind.OUTPUT_TRUNCATED]
+
+
+def test_no_correct_answer_is_flagged_for_review():
+    """The course's own solutions and the mutation suite's correct alternatives use only lesson API
+    (lesson 08 registers tensor hooks): a flag on them would send honest students to review."""
+    import nbformat
+    from mutation_cases import CASES, R
+
+    from autograde.scan import scan_notebook
+
+    for path in sorted((ROOT / "solutions" / "en").glob("*.ipynb")):
+        release = nbformat.read(ROOT / "notebooks" / "en" / path.name, as_version=4)
+        course_sources = {cell.source.strip() for cell in release.cells}  # as grade.py passes them
+        assert scan_notebook(nbformat.read(path, as_version=4), course_sources) == [], path.name
+    for lesson, exercises in CASES.items():
+        for exercise, cases in exercises.items():
+            for code in cases.get(R, []):
+                assert scan_source(code) == [], (lesson, exercise, code)
