@@ -223,7 +223,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         block = Block(name, points[i], g, e, d)
         with np.errstate(divide="ignore", invalid="ignore"):
             block.abs_err = np.abs(g - ref)
-            block.rel_err = np.where(np.abs(ref) > 0, block.abs_err / np.abs(ref), block.abs_err)
+            block.rel_err = np.where(np.abs(ref) > 0, block.abs_err / np.abs(ref), np.nan)  # none against 0
         block.decided_by_rtol = s_rtol * np.abs(ref) > s_atol
         if e is not None:
             a = compare.close(g, e, s_atol, s_rtol)
@@ -389,7 +389,7 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     ok = compare.close(g, e, a_tol, r_tol)
     block = Block(name, None, g, e, None, ok=ok, abs_err=np.abs(g - e))
     with np.errstate(divide="ignore", invalid="ignore"):
-        block.rel_err = np.abs(g - e) / np.abs(e)
+        block.rel_err = np.where(np.abs(e) > 0, np.abs(g - e) / np.abs(e), np.nan)  # none against 0
     block.decided_by_rtol = r_tol * abs(e) > a_tol
     report.blocks = [block]
     report.passed = bool(ok.all())

@@ -115,7 +115,7 @@ class Report:
                     (fmt(b.analytic.reshape(-1)[i]) if self.reveal else hidden) if b.analytic is not None else "—",
                     (fmt(b.fd.reshape(-1)[i]) if self.reveal else hidden) if b.fd is not None else "—",
                     f"{b.abs_err.reshape(-1)[i]:.1e}",
-                    f"{b.rel_err.reshape(-1)[i]:.1e}",
+                    _rel(b.rel_err.reshape(-1)[i]),
                     t("bound_rtol") if b.decided_by_rtol.reshape(-1)[i] else t("bound_atol"),
                     t("verdict_ok") if b.ok.reshape(-1)[i] else t("verdict_bad"),
                 ])
@@ -180,3 +180,8 @@ def fail(report: Report, code: str, **values) -> Report:
         report.codes.append(code)
         report.messages.append(t(code, **values))
     return report
+
+
+def _rel(value: float) -> str:
+    """A relative error, or "—" where the reference is 0 and there is none."""
+    return f"{value:.1e}" if np.isfinite(value) else "—"

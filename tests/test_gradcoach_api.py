@@ -221,3 +221,13 @@ def test_report_footer_states_the_step_finite_differences_really_take():
     report = gc.check(xg, lambda t: (t ** 3).sum())
     footer = " ".join(report.footer)
     assert f"{STEP1:.1e}·max(1, |x|)" in footer
+
+
+def test_a_zero_reference_has_no_relative_error_in_the_report():
+    """Against an expected 0 the relative error is undefined: "—", not nan (nor the absolute error)."""
+    x = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (x ** 3).sum().backward()
+    text = str(gc.check(x, lambda t: (t ** 3).sum(), lambda t: 3 * t ** 2))
+    rows = [line.split() for line in text.splitlines() if line.startswith("t[")]
+    assert "nan" not in text
+    assert rows[0][6] == "—" and rows[1][6] != "—"
