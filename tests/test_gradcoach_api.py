@@ -208,3 +208,16 @@ def test_gc_answer_leaves_no_hooks_on_the_students_tensors():
     gc.answer(step, w, model)
     for t in (w, *model.parameters()):
         assert not t._backward_hooks and not t._post_accumulate_grad_hooks
+
+
+def test_report_footer_states_the_step_finite_differences_really_take():
+    """At x = 5 the step is 5·STEP1, not STEP1: the footer gives the scaling, as lesson 01 teaches."""
+    from gradcoach.finite_diff import STEP1, _steps
+
+    x = torch.tensor([5.0, 0.25], dtype=torch.float64)
+    assert _steps(x, STEP1).tolist() == [5 * STEP1, STEP1]
+    xg = x.clone().requires_grad_()
+    (xg ** 3).sum().backward()
+    report = gc.check(xg, lambda t: (t ** 3).sum())
+    footer = " ".join(report.footer)
+    assert f"{STEP1:.1e}·max(1, |x|)" in footer
