@@ -10,7 +10,7 @@ from pathlib import Path
 from gradcoach_languages import FALLBACK, LANGUAGES, english_name, listing
 from gradcoach_languages import normalise as normalise_lang
 
-from .cluster import KILLED_WORKER
+from .cluster import KILLED_WORKER, NOT_RUN, NOT_RUN_REASONS
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
 from .messages import t
 from .sandbox import HINTS, Limits, SandboxUnavailable, probe, root_mode
@@ -89,6 +89,10 @@ def _print_summary(course: Course, summary) -> None:
     killers = [f"{r.student}/{r.notebook}" for r in summary.rows if r.kernel == KILLED_WORKER]
     if killers:
         print(t("cli_worker_killed", lang, n=len(killers), which=", ".join(killers)))
+    for reason in NOT_RUN_REASONS:
+        not_run = [f"{r.student}/{r.notebook}" for r in summary.rows if r.status == NOT_RUN and r.kernel == reason]
+        if not_run:
+            print(t("cli_not_run", lang, n=len(not_run), reason=t(f"nr_{reason}", lang), which=", ".join(not_run)))
     flagged = [r for r in summary.rows if r.review]
     if flagged:
         print(t("cli_flagged", lang, n=len(flagged), which=", ".join(f"{r.student}/{r.notebook}" for r in flagged)))
