@@ -70,7 +70,9 @@ def _describe(error) -> Text:
 
 
 def _shown(value) -> str:
-    return repr(value) if not isinstance(value, (dict, list)) or len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    """The wrong value as the file has it, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def problems(data) -> list[Text]:
