@@ -45,10 +45,21 @@ NO_WORKERS_TIMEOUT = "120s"
 def seed_gradebook(course: Course, assignment: str) -> bytes:
     """An SQLite gradebook with only ``assignment``'s notebooks and cells, copied from the course's
     gradebook (SQLite or PostgreSQL): what nbgrader's autograde needs, and no student's data."""
+    import sqlite3
+
     from nbgrader.api import Gradebook
+    from sqlalchemy import text
 
     with tempfile.TemporaryDirectory(prefix="ag-seed-") as tmp:
         path = Path(tmp, "gradebook.db")
+        with Gradebook(course.db_url, COURSE_ID) as src:
+            # nbgrader stamps a new gradebook with `alembic heads`, a subprocess that re-imports
+            # nbgrader (seconds per seed); a file that already has the course's stamp skips it
+            version = src.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if version:
+            with contextlib.closing(sqlite3.connect(path)) as db, db:
+                db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
         with Gradebook(course.db_url, COURSE_ID) as src, Gradebook(f"sqlite:///{path}", COURSE_ID) as dst:
             a = src.find_assignment(assignment)
             dst.update_or_create_assignment(assignment, duedate=a.duedate)
