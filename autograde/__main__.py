@@ -10,10 +10,10 @@ from pathlib import Path
 from gradcoach_languages import FALLBACK, LANGUAGES, english_name, listing
 from gradcoach_languages import normalise as normalise_lang
 
-from .cluster import KILLED_WORKER
+from .cluster import KILLED_WORKER, NOT_RUN, NOT_RUN_REASONS
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
 from .messages import t
-from .sandbox import Limits, SandboxUnavailable, probe, root_mode
+from .sandbox import HINTS, Limits, SandboxUnavailable, probe, root_mode
 
 
 def _course(args) -> Course:
@@ -89,6 +89,10 @@ def _print_summary(course: Course, summary) -> None:
     killers = [f"{r.student}/{r.notebook}" for r in summary.rows if r.kernel == KILLED_WORKER]
     if killers:
         print(t("cli_worker_killed", lang, n=len(killers), which=", ".join(killers)))
+    for reason in NOT_RUN_REASONS:
+        not_run = [f"{r.student}/{r.notebook}" for r in summary.rows if r.status == NOT_RUN and r.kernel == reason]
+        if not_run:
+            print(t("cli_not_run", lang, n=len(not_run), reason=t(f"nr_{reason}", lang), which=", ".join(not_run)))
     flagged = [r for r in summary.rows if r.review]
     if flagged:
         print(t("cli_flagged", lang, n=len(flagged), which=", ".join(f"{r.student}/{r.notebook}" for r in flagged)))
@@ -167,14 +171,41 @@ def cmd_export(args) -> int:
 
 
 def cmd_doctor(args) -> int:
+    """Can this machine grade? The sandbox (bwrap, no network), the limits a kernel gets, the course;
+    every line in the language _error_lang picks."""
+    from dataclasses import asdict
+
+    lang = _error_lang(args)
     problem = probe()
     if problem:
-        print(f"sandbox: NOT available: {problem}")
-        return 1
-    mode = "running as root: each kernel gets a uid of its own" if root_mode() else "user namespace"
-    print(f"sandbox: ok (bwrap {shutil.which('bwrap')}, {mode})")
-    print(f"default limits: {Limits()}")
-    return 0
+        print(t("dr_sandbox_failed", lang, problem=problem))
+    else:
+        mode = t("dr_mode_root" if root_mode() else "dr_mode_userns", lang)
+        print(t("dr_sandbox_ok", lang, bwrap=shutil.which("bwrap"), mode=mode))
+    course_error = None
+    try:
+        course = _course(args)
+    except CourseError as exc:
+        course, course_error = None, exc
+        print(t("dr_course_invalid", lang, error=exc.message(lang)))
+    limits = course.limits if course is not None and course.exists else Limits()
+    shown = ", ".join(f"{k}={v}" for k, v in asdict(limits).items())  # the names autograde.json uses
+    if course is not None and course.exists:
+        print(t("dr_limits_course", lang, path=course.settings_path, limits=shown))
+        print(t("dr_course", lang, root=course.root, lang=course.settings.lang, n=len(course.settings.assignments)))
+    else:
+        print(t("dr_limits_default", lang, limits=shown))
+        if course is not None:
+            print(t("dr_no_course", lang, root=course.root))
+    if not problem and course_error is None:
+        print(t("dr_ready", lang))
+        return 0
+    print(t("dr_not_ready", lang))
+    for hint in (HINTS if problem else ()):
+        print("  " + t(hint, lang))
+    if course_error is not None:
+        print("  " + t("dr_fix_course", lang))
+    return 1
 
 
 def main(argv=None) -> int:
@@ -223,13 +254,14 @@ def main(argv=None) -> int:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("doctor", help="check that the sandbox works on this machine")
+    p.add_argument("--lang", help=f"the language to answer in (default: the course's): {listing()}")
     p.set_defaults(func=cmd_doctor)
 
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except SandboxUnavailable as exc:
-        print(exc, file=sys.stderr)
+        print(exc.message(_error_lang(args)), file=sys.stderr)
         return 3
     except CourseError as exc:
         print(f"error: {exc.message(_error_lang(args))}", file=sys.stderr)
@@ -237,8 +269,10 @@ def main(argv=None) -> int:
 
 
 def _error_lang(args) -> str:
-    """The language to explain an error in: --lang when it names one, else the course's own (if its
-    settings can be read at all), else English."""
+    """The language to explain an error (or doctor's findings) in: --lang when it names one, else the
+    course's own (the ``lang`` its settings name, even if other settings are wrong), else English."""
+    from .course import declared_lang
+
     given = normalise_lang(getattr(args, "lang", None) or "")
     if given:
         return given
@@ -246,7 +280,7 @@ def _error_lang(args) -> str:
         course = _course(args)
         return course.settings.lang if course.exists else FALLBACK
     except Exception:  # noqa: BLE001 - the error being reported may be the unreadable course itself
-        return FALLBACK
+        return declared_lang(args.course or DEFAULT_ROOT) or FALLBACK
 
 
 if __name__ == "__main__":

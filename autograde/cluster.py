@@ -32,6 +32,11 @@ from .course import COURSE_ID, Course, CourseError
 #: how many times a job may take its worker down before it is reported instead of retried
 ALLOWED_FAILURES = 2
 KILLED_WORKER = "killed_worker"
+#: the status of a submission the cluster did not run (no worker, a lost connection, a worker
+#: without the course's code): not the student's doing, so no score, and the next ``make grade``
+#: grades it; the row's ``kernel`` is one of NOT_RUN_REASONS (each a catalogue message ``nr_*``)
+NOT_RUN = "not_run"
+NOT_RUN_REASONS = ("no_worker", "cluster_lost", "worker_error")
 #: an embedded cluster that lost every worker fails the remaining jobs after this, instead of waiting
 NO_WORKERS_TIMEOUT = "120s"
 
@@ -40,10 +45,21 @@ NO_WORKERS_TIMEOUT = "120s"
 def seed_gradebook(course: Course, assignment: str) -> bytes:
     """An SQLite gradebook with only ``assignment``'s notebooks and cells, copied from the course's
     gradebook (SQLite or PostgreSQL): what nbgrader's autograde needs, and no student's data."""
+    import sqlite3
+
     from nbgrader.api import Gradebook
+    from sqlalchemy import text
 
     with tempfile.TemporaryDirectory(prefix="ag-seed-") as tmp:
         path = Path(tmp, "gradebook.db")
+        with Gradebook(course.db_url, COURSE_ID) as src:
+            # nbgrader stamps a new gradebook with `alembic heads`, a subprocess that re-imports
+            # nbgrader (seconds per seed); a file that already has the course's stamp skips it
+            version = src.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if version:
+            with contextlib.closing(sqlite3.connect(path)) as db, db:
+                db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+                db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (version,))
         with Gradebook(course.db_url, COURSE_ID) as src, Gradebook(f"sqlite:///{path}", COURSE_ID) as dst:
             a = src.find_assignment(assignment)
             dst.update_or_create_assignment(assignment, duedate=a.duedate)
@@ -359,10 +375,24 @@ class Cluster:
                     future.release()
                     continue
                 result = _failed(job, "the submission took its grading worker down repeatedly", KILLED_WORKER)
-            except Exception as exc:  # noqa: BLE001 - a lost scheduler, a worker without our code
-                result = _failed(job, f"the grading worker failed ({type(exc).__name__}: {exc})")
+            except Exception as exc:  # noqa: BLE001 - no worker, a lost scheduler, a worker without our code
+                result = {**_failed(job, f"the cluster did not run the job ({type(exc).__name__}: {exc})",
+                                    _not_run_reason(exc)), "status": NOT_RUN}
             future.release()
             on_result(result)
+
+
+def _not_run_reason(exc: BaseException) -> str:
+    """Which of NOT_RUN_REASONS an exception from a job's future means (run_job itself never raises)."""
+    from concurrent.futures import CancelledError
+
+    from distributed.scheduler import NoValidWorkerError, NoWorkerError
+
+    if isinstance(exc, NoWorkerError | NoValidWorkerError):
+        return "no_worker"
+    if isinstance(exc, OSError | TimeoutError | CancelledError):  # CommClosedError is an OSError
+        return "cluster_lost"
+    return "worker_error"
 
 
 def _key(job: dict, token: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from coursebuild.config import load_config
 
-from .messages import t
+from .messages import Joined, t
 from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +57,19 @@ class CourseError(Exception):
 
     def message(self, lang: str) -> str:
         return t(self.key, lang, **self.values)
+
+
+def declared_lang(root: Path | str) -> str | None:
+    """The language the course's autograde.json names, even when the rest of it is invalid (so that
+    the error saying what is wrong is told in that language); None when it names none it can."""
+    from gradcoach_languages import normalise
+
+    try:
+        data = json.loads((Path(root) / "autograde.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    lang = data.get("lang") if isinstance(data, dict) else None
+    return normalise(lang) if isinstance(lang, str) else None
 
 
 @dataclass
@@ -94,7 +107,7 @@ class Course:
             raise CourseError("ce_settings_json", path=self.settings_path, error=exc) from exc
         found = problems(data)
         if found:
-            raise CourseError("ce_settings_invalid", path=self.settings_path, problems="\n  ".join(found))
+            raise CourseError("ce_settings_invalid", path=self.settings_path, problems=Joined("\n  ", found))
         return Settings.from_dict(data)
 
     # -- paths ------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Student ids are the ones ``collect`` read from the LMS download (so they match the LMS's own);
 names come from the same download paths where the LMS put them there. Scores are the
 gradebook's (manual scores and late penalties included, as in grades.csv); an assignment a student
-submitted nothing for scores 0, as nbgrader's own export does.
+submitted nothing for scores 0, as nbgrader's own export does; one the cluster did not run (report
+status ``not_run``) has an empty cell, as in grades.csv.
 
 - ``canvas``: Canvas's gradebook CSV: ``Student, ID, SIS User ID, SIS Login ID, Section``, one
   column per assignment, and the ``Points Possible`` row. Canvas matches rows by ``ID`` (the Canvas
@@ -65,7 +66,18 @@ def _table(course: Course) -> tuple[list[str], dict[str, float], dict[str, list[
                     continue
                 scores[student.id][a] = (float(sub.score), {g.name: float(g.score) for nb in sub.notebooks
                                                             for g in nb.grades})
+    for student, a in _not_run(course):  # not graded this time: no score, not 0 or an older submission's
+        scores.setdefault(student, {})[a] = (None, {})
     return assignments, points, tests, dict(sorted(scores.items()))
+
+
+def _not_run(course: Course) -> set[tuple[str, str]]:
+    """(student, assignment) pairs the last ``make grade`` could not run (report status not_run)."""
+    from .cluster import NOT_RUN
+
+    path = course.path("report.json")
+    rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    return {(r["student"], r["assignment"]) for r in rows if r.get("status") == NOT_RUN}
 
 
 def render(course: Course, fmt: str) -> str:
@@ -96,7 +108,8 @@ def render(course: Course, fmt: str) -> str:
             for a in assignments:
                 cells = scores[student].get(a, (0.0, {}))[1]
                 row += [_fmt(cells.get(test)) for test in tests[a]] + [_fmt(total(student, a))]
-            writer.writerow([*row, _fmt(sum(total(student, a) for a in assignments))])
+            totals = [total(student, a) for a in assignments]
+            writer.writerow([*row, _fmt(None if None in totals else sum(totals))])
     return out.getvalue()
 
 

@@ -13,8 +13,10 @@ students whatever their state. Grades set by hand in Formgrader survive both (ma
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -27,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from . import dblock, manual
-from .cluster import KILLED_WORKER, Cluster, make_job, merge_result, seed_gradebook
+from .cluster import KILLED_WORKER, NOT_RUN, Cluster, make_job, merge_result, seed_gradebook
 from .course import COURSE_ID, Course, CourseError
 from .feedback import unreadable_page
 from .messages import t
@@ -48,6 +50,7 @@ class Row:
     assignment: str
     notebook: str
     status: str = "graded"        # graded | repaired | timeout | crashed | unreadable | wrong_notebook | missing | failed
+    #                               | not_run (the cluster did not run it: no score, graded next time)
     score: float | None = None
     max_score: float | None = None
     tests: str = ""               # "ex1_test 1/1; ex2_test 0/2"
@@ -255,7 +258,8 @@ def _run_remote(course: Course, jobs: list[dict], rows: dict, bar: "Progress", *
             return
         merged.add(key)
         try:
-            merge_result(course, result)
+            if result.get("status") != NOT_RUN:  # nothing came back: what the course holds stays as it was
+                merge_result(course, result)
         except Exception as exc:  # noqa: BLE001 - a result that cannot be stored is reported, the batch goes on
             result = {**result, "error": f"storing the grades failed: {type(exc).__name__}: {exc}"}
         for row in rows[key]:
@@ -297,7 +301,9 @@ def _apply_result(row: Row, result: dict) -> None:
             row.status, row.kernel = "failed", f"kernel did not start: {event.detail}"
         elif event.kind in (EventKind.TAMPERED, EventKind.OUTPUT_LOST, EventKind.OUTPUT_TRUNCATED):
             row.kernel = "; ".join(filter(None, [row.kernel, f"{event.kind.value} in cell {event.cell}"]))
-    if result.get("kernel") == KILLED_WORKER:
+    if result.get("status") == NOT_RUN:
+        row.status, row.kernel, row.problem = NOT_RUN, result["kernel"], result["error"]
+    elif result.get("kernel") == KILLED_WORKER:
         row.status, row.kernel, row.problem = "crashed", KILLED_WORKER, result["error"]
     elif result.get("error"):
         row.status, row.problem = "failed", result["error"]
@@ -308,6 +314,11 @@ def _fill_scores(course: Course, rows: list[Row], regraded_with_manual: set = fr
 
     with Gradebook(course.db_url, COURSE_ID) as gb:
         for row in rows:
+            if row.status == NOT_RUN:  # no score: a grade still in the gradebook is an older submission's
+                row.score, row.tests, row.feedback = None, "", ""
+                with contextlib.suppress(MissingEntry):
+                    row.max_score = float(gb.find_assignment(row.assignment).max_score)
+                continue
             try:
                 nb = gb.find_submission_notebook(row.notebook, row.assignment, row.student)
             except MissingEntry:
@@ -337,14 +348,28 @@ def _unchanged(course: Course, previous: dict | None, fingerprint: str, feedback
         and all(r["feedback"] for r in previous["rows"])
 
 
-def export_grades(course: Course) -> Path:
-    """nbgrader's CSV export of the whole gradebook."""
+def export_grades(course: Course, not_run: set[tuple[str, str]] = frozenset()) -> Path:
+    """nbgrader's CSV export of the whole gradebook; the (student, assignment) pairs in ``not_run``
+    (the cluster did not grade them) have empty scores, not 0 or an older submission's."""
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
     path = course.path("grades.csv")
     with Gradebook(course.db_url, COURSE_ID) as gb:
         CsvExportPlugin(to=str(path)).export(gb)
+    if not_run:
+        lines = path.read_text().splitlines(keepends=True)
+        header = next(csv.reader(lines[:1]))
+        blank = [header.index(k) for k in ("raw_score", "late_submission_penalty", "score")]
+        for k, line in enumerate(lines[1:], start=1):
+            row = next(csv.reader([line]))
+            if (row[header.index("student_id")], row[header.index("assignment")]) in not_run:
+                for i in blank:
+                    row[i] = ""
+                out = io.StringIO()
+                csv.writer(out, lineterminator="\n").writerow(row)
+                lines[k] = out.getvalue()
+        path.write_text("".join(lines))
     return path
 
 
@@ -426,9 +451,12 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
     all_rows += missing
     _fill_scores(course, all_rows, regraded_with_manual)  # kept rows too: Formgrader may have changed them
     for key, job_rows in rows.items():
-        state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
+        if any(r.status == NOT_RUN for r in job_rows):  # never "unchanged": the next run grades it
+            state.pop(key, None)
+        else:
+            state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
     state_path.write_text(json.dumps(state, indent=1, ensure_ascii=False))
-    grades = export_grades(course)
+    grades = export_grades(course, {(r.student, r.assignment) for r in fresh if r.status == NOT_RUN})
     report_json, report_csv = write_report(course, all_rows)
     kept_manual = sorted(f"{r.student}/{r.notebook}" for r in fresh if r.manual.startswith(manual.KEPT))
     return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept),

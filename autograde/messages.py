@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gradcoach_languages import FALLBACK, LANGUAGES, normalise
 
-__all__ = ["LANGUAGES", "LOCALES", "catalogue", "labels", "t"]
+__all__ = ["LANGUAGES", "LOCALES", "Joined", "Text", "catalogue", "labels", "t"]
 
 LOCALES = Path(__file__).with_name("locales")
 
@@ -25,9 +25,46 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def t(key: str, lang: str, /, **values) -> str:
-    """The message ``key`` in ``lang``, formatted with ``values`` (English where a translation lacks it)."""
+    """The message ``key`` in ``lang``, formatted with ``values`` (English where a translation lacks it);
+    a value that is itself a message (:class:`Text`, :class:`Joined`) is told in ``lang`` too."""
     template = catalogue(lang).get(key) or catalogue(FALLBACK)[key]
-    return template.format(**values)
+    return template.format(**{k: v.render(lang) if isinstance(v, Text | Joined) else v for k, v in values.items()})
+
+
+class Text:
+    """A message not told yet: its key and values, rendered in whatever language it is shown in
+    (``str()``: English, for logs and ``str(exception)``)."""
+
+    def __init__(self, key: str, /, **values):
+        self.key, self.values = key, values
+
+    def render(self, lang: str) -> str:
+        return t(self.key, lang, **self.values)
+
+    def __str__(self) -> str:
+        return self.render(FALLBACK)
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r}, **{self.values!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Text) and (self.key, self.values) == (other.key, other.values)
+
+    __hash__ = None
+
+
+class Joined:
+    """Several messages shown as one, ``sep`` between them."""
+
+    def __init__(self, sep: str, items):
+        self.sep, self.items = sep, list(items)
+
+    def render(self, lang: str) -> str:
+        return self.sep.join(item.render(lang) if isinstance(item, Text | Joined) else str(item)
+                             for item in self.items)
+
+    def __str__(self) -> str:
+        return self.render(FALLBACK)
 
 
 def labels(lang: str) -> dict[str, str]:

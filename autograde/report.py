@@ -17,12 +17,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .cluster import NOT_RUN
 from .course import COURSE_ID, Course, CourseError
 from .messages import t
 
 EXAMPLES = 3  # feedback links per diagnosis
 ATTENTION = {"crashed": "rp_crashed", "timeout": "rp_timeout", "failed": "rp_failed", "unreadable": "rp_failed",
-             "wrong_notebook": "rp_failed", "missing": "rp_missing"}
+             "wrong_notebook": "rp_failed", NOT_RUN: "rp_not_run", "missing": "rp_missing"}
 
 
 @dataclass
@@ -100,6 +101,10 @@ def build(course: Course, assignment: str, rows: list[dict]) -> AssignmentReport
     max_score, scores, cells = _gradebook(course, assignment)
     tests = cells.pop("tests")
     mine = [r for r in rows if r["assignment"] == assignment]
+    for row in mine:  # not graded this time: a score still in the gradebook is an older submission's
+        if row["status"] == NOT_RUN:
+            scores.pop(row["student"], None)
+            cells.pop(row["student"], None)
     exercises = []
     for test in sorted(tests):
         ex = Exercise(test, tests[test])
@@ -194,7 +199,7 @@ def render(report: AssignmentReport, lang: str, image: str) -> str:
     parts.append(f"<h2>{e(t('rp_attention', lang))}</h2>")
     if not report.attention:
         parts.append(f"<p>{e(t('rp_none', lang))}</p>")
-    for key in ("rp_flagged", "rp_crashed", "rp_timeout", "rp_failed", "rp_missing"):
+    for key in ("rp_flagged", "rp_crashed", "rp_timeout", "rp_failed", "rp_not_run", "rp_missing"):
         if key in report.attention:
             items = "".join(f"<li>{e(item)}</li>" for item in report.attention[key])
             parts.append(f'<h3>{e(t(key, lang))} ({len(report.attention[key])})</h3><ul data-kind="{key[3:]}">'

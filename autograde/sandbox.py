@@ -37,6 +37,8 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Unicode
 
+from .messages import Text, t
+
 INSIDE = Path(__file__).with_name("inside")
 MOUNT_POINT = "/opt/autograde"
 HOME = "/tmp/home"
@@ -52,7 +54,15 @@ def root_mode() -> bool:
 
 
 class SandboxUnavailable(RuntimeError):
-    """bwrap is missing or cannot create a sandbox on this machine."""
+    """bwrap is missing or cannot create a sandbox on this machine: ``problem`` (a :class:`Text`)
+    says why; ``str()`` is the English explanation, :meth:`message` the one in a course language."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str) -> str:
+        return "\n".join(t(key, lang, problem=self.problem) for key in UNAVAILABLE_HELP)
 
 
 @dataclass(frozen=True)
@@ -110,13 +120,10 @@ class KernelSettings:
                 "bridge": os.path.join(os.path.dirname(home), "bridge")}
 
 
-UNAVAILABLE_HELP = (
-    "Refusing to grade without the sandbox: {problem}\n"
-    "Student code runs only inside bubblewrap. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap; "
-    ".ci/run does this). On Ubuntu 23.10 and later, unprivileged user namespaces may be blocked by "
-    "AppArmor: see autograde/README.md, 'Sandbox'.\n"
-    "Only for notebooks you trust, grade without it: add --unsafe-no-sandbox (make grade UNSAFE=1)."
-)
+#: what a refusal to grade without the sandbox says: the problem, then what to do (autograde/locales)
+UNAVAILABLE_HELP = ("sb_refused", "sb_hint_install", "sb_hint_apparmor", "sb_hint_unsafe")
+#: the hints alone (``doctor`` shows them under a failed check)
+HINTS = UNAVAILABLE_HELP[1:]
 
 
 def _python_roots() -> list[str]:
@@ -221,10 +228,11 @@ def _write_identity(kernel_dir: str, uid: int) -> None:
 
 
 @lru_cache(maxsize=None)
-def probe() -> str | None:
-    """None when a sandbox can be created here, else what went wrong (cached per process)."""
+def probe() -> Text | None:
+    """None when a sandbox can be created here, else what went wrong (a message; ``str()`` is English;
+    cached per process)."""
     if shutil.which("bwrap") is None:
-        return "bwrap (bubblewrap) is not installed"
+        return Text("sb_no_bwrap")
     kernel_dir = tempfile.mkdtemp(prefix="ag-")
     try:
         _write_identity(kernel_dir, os.getuid())
@@ -235,11 +243,11 @@ def probe() -> str | None:
         if "Network is unreachable" not in proc.stderr and "OSError" not in proc.stderr:
             problem = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
             if proc.returncode == 0:
-                return "the sandbox reached the network"
-            return f"bwrap failed: {problem[0]}"
+                return Text("sb_network")
+            return Text("sb_bwrap_failed", detail=problem[0])
         return None
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"bwrap failed: {exc}"
+        return Text("sb_bwrap_failed", detail=exc)
     finally:
         shutil.rmtree(kernel_dir, ignore_errors=True)
 
@@ -247,7 +255,7 @@ def probe() -> str | None:
 def require_sandbox() -> None:
     problem = probe()
     if problem:
-        raise SandboxUnavailable(UNAVAILABLE_HELP.format(problem=problem))
+        raise SandboxUnavailable(problem)
 
 
 class Zygote:

@@ -6,6 +6,7 @@ from dataclasses import fields
 
 from gradcoach_languages import LANGUAGES
 
+from .messages import Text
 from .sandbox import Limits
 
 _POSITIVE = {"type": "integer", "minimum": 1}
@@ -35,25 +36,48 @@ def _schema() -> dict:
     return {**SCHEMA, "properties": {**SCHEMA["properties"], **extra}}
 
 
-def problems(data) -> list[str]:
-    """What is wrong with ``data``, one line per problem, each naming its key (empty: valid)."""
+#: jsonschema's validator kinds, each told by a message of the catalogue (tests check that every
+#: kind SCHEMA uses is here); any other kind falls back to ``sv_other`` with jsonschema's own words.
+MESSAGES = {"type": "sv_type", "minimum": "sv_minimum", "maximum": "sv_maximum", "enum": "sv_enum",
+            "pattern": "sv_pattern", "additionalProperties": "sv_unknown_keys", "required": "sv_required"}
+#: kinds that only lead to others (their errors come from the subschema they apply)
+STRUCTURAL = {"properties", "items"}
+_TYPES = ("integer", "string", "boolean", "array", "object")
+
+
+def _describe(error) -> Text:
+    key = ".".join(str(p) for p in error.absolute_path)
+    kind, value = error.validator, error.validator_value
+    if kind == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = ", ".join(map(repr, sorted(set(error.instance) - set(known))))
+        return Text("sv_unknown_keys_in" if key else "sv_unknown_keys", key=key, unknown=unknown,
+                    known=", ".join(known))
+    if kind == "type" and not key:
+        return Text("sv_not_an_object", value=_shown(error.instance))
+    if kind == "type" and value in _TYPES:
+        return Text("sv_type", key=key, want=Text(f"sv_want_{value}"), value=_shown(error.instance))
+    if kind in ("minimum", "maximum"):
+        return Text(MESSAGES[kind], key=key, bound=value, value=_shown(error.instance))
+    if kind == "enum":
+        return Text("sv_enum", key=key, choices=", ".join(map(str, value)), value=_shown(error.instance))
+    if kind == "pattern":
+        return Text("sv_pattern", key=key, pattern=value, value=_shown(error.instance))
+    if kind == "required":
+        missing = [name for name in value if name not in error.instance]
+        return Text("sv_required", name=", ".join(f"{key}.{n}" if key else n for n in missing))
+    return Text("sv_other", key=key or "autograde.json", detail=error.message)
+
+
+def _shown(value) -> str:
+    """The wrong value as the file has it, cut short if long."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def problems(data) -> list[Text]:
+    """What is wrong with ``data``, one message per problem, each naming its key (empty: valid)."""
     from jsonschema import Draft202012Validator
 
-    found = []
-    for error in sorted(Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.absolute_path)):
-        key = ".".join(str(p) for p in error.absolute_path)
-        if error.validator == "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            unknown = sorted(set(error.instance) - set(allowed))
-            where = f"{key}: " if key else ""
-            found.append(f"{where}unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(allowed)})")
-        elif error.validator == "type" or error.validator == "minimum":
-            want = {"integer": "a whole number", "string": "a string", "boolean": "true or false",
-                    "array": "a list", "object": "an object"}.get(error.validator_value, error.validator_value)
-            want = f"at least {error.validator_value}" if error.validator == "minimum" else want
-            found.append(f"{key or 'the file'} must be {want}, not {error.instance!r}")
-        elif error.validator == "enum":
-            found.append(f"{key} must be one of {', '.join(map(str, error.validator_value))}, not {error.instance!r}")
-        else:
-            found.append(f"{key or 'the file'}: {error.message}")
-    return found
+    errors = sorted(Draft202012Validator(_schema()).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    return [_describe(error) for error in errors]

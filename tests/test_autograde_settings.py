@@ -77,3 +77,59 @@ def test_every_course_error_names_a_message_of_the_catalogue():
     assert len(keys) > 15
     assert keys <= set(catalogue("en")) and keys <= set(catalogue("ja")) and keys <= set(catalogue("ko"))
     assert not re.search(r"CourseError\(\s*f[\"']", "".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py")))
+
+
+def test_a_wrong_value_in_a_japanese_course_is_told_in_japanese_naming_the_key(tmp_path, capsys):
+    from autograde.__main__ import main
+
+    _course_file = tmp_path / "autograde.json"
+    _course_file.write_text(json.dumps({**VALID, "limits": {"memory_mb": "2048"}}))  # VALID is a Japanese course
+    assert main(["--course", str(tmp_path), "report"]) == 2
+    said = capsys.readouterr().err
+    assert "limits.memory_mb の値は整数でなければなりません。実際は '2048' です" in said
+    assert "must be" not in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "ko"])
+@pytest.mark.parametrize("changes", [
+    {"limits": {"memory_mb": "2048"}}, {"limits": {"memory_mb": 0}}, {"limits": {"memroy_mb": 1}},
+    {"sandbox": "false"}, {"lang": "fr"}, {"cell_timout": 30}, {"assignments": ["lesson one"]},
+    {"assignments": "01_scalar_derivatives"}, {"source": 3},
+])
+def test_each_problem_is_a_message_of_the_catalogue_naming_its_key(changes, lang):
+    from autograde.messages import catalogue
+    from autograde.settings_schema import problems
+
+    found = problems({**VALID, **changes})
+    assert len(found) == 1 and found[0].key != "sv_other" and found[0].key in catalogue(lang)
+    line = found[0].render(lang)
+    key = next(iter(changes))
+    assert key in line if key != "limits" else ("memory_mb" in line or "memroy_mb" in line)
+    if lang != "en":
+        assert "must" not in line and "unknown" not in line
+
+
+def test_a_file_that_is_not_an_object_is_refused_with_a_message_of_its_own():
+    from autograde.settings_schema import problems
+
+    assert [p.key for p in problems(["lang", "ja"])] == ["sv_not_an_object"]
+
+
+def _kinds(schema: dict) -> set[str]:
+    """Every keyword a JSON schema uses, its subschemas' included."""
+    found = set(schema)
+    for sub in [*schema.get("properties", {}).values(), schema.get("items"), schema.get("additionalProperties")]:
+        if isinstance(sub, dict):
+            found |= _kinds(sub)
+    return found
+
+
+def test_every_validator_kind_the_schema_uses_has_a_message_in_every_language():
+    from autograde.messages import catalogue
+    from autograde.settings_schema import MESSAGES, SCHEMA, STRUCTURAL, _schema
+
+    used = _kinds(_schema()) - STRUCTURAL
+    assert used == _kinds(SCHEMA) - STRUCTURAL and {"type", "minimum", "enum", "additionalProperties"} <= used
+    assert used <= set(MESSAGES), f"no message for {used - set(MESSAGES)}"
+    for lang in ("en", "ja", "ko"):
+        assert set(MESSAGES.values()) <= set(catalogue(lang))
