@@ -26,3 +26,11 @@ def test_a_break_next_to_emphasis_marks_is_removed():
 def test_list_items_headings_and_quotes_are_not_joined_to_the_line_before():
     text = "次のとおりです。\n* 一つ目\n- 二つ目\n1. 三つ目\n> 引用です\n## 見出し\n本文です"
     assert unwrap_japanese(text) == text
+
+
+def test_after_japanese_punctuation_the_break_goes_whatever_the_next_line_starts_with():
+    assert unwrap_japanese("約 2.68 になります。\n2 倍は") == "約 2.68 になります。2 倍は"
+    assert unwrap_japanese("勾配を求めたあと、\n`x.grad` を読みます") == "勾配を求めたあと、`x.grad` を読みます"
+    assert unwrap_japanese("次の式です：\n$y = x^2$ の") == "次の式です：$y = x^2$ の"
+    assert unwrap_japanese("終わりです。\n\nPyTorch は") == "終わりです。\n\nPyTorch は"  # a paragraph break stays
+    assert unwrap_japanese("次のとおりです。\n- 項目") == "次のとおりです。\n- 項目"

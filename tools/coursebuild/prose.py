@@ -4,7 +4,9 @@ Lesson sources wrap Japanese prose at ~100 columns for editing, but Markdown ren
 inside a paragraph as a space, and Japanese puts no spaces between words: a stray gap would
 appear in mid-sentence. So a line break between two Japanese characters is removed (outside code
 fences and display math), also where emphasis marks (``*``, ``**``) stand next to the break and where
-the next line is the indented continuation of a list item. Korean separates words with spaces, so a
+the next line is the indented continuation of a list item. After Japanese punctuation (。、：) the
+break goes whatever the next line starts with (code, a number, Latin text, math): 「…。`x.grad` は」
+needs no space either. Korean separates words with spaces, so a
 break there is right as is.
 """
 from __future__ import annotations
@@ -17,6 +19,8 @@ _ENDS_JA = re.compile(_JA + r"\**$")
 # A continuation that starts with one, perhaps after indentation or an opening emphasis mark. A list
 # bullet ("* 項目", "- 項目") is not matched: its mark is followed by a space.
 _STARTS_JA = re.compile(r"^[ \t]*\**" + _JA)
+# Punctuation after which Japanese never wants a space, whatever follows.
+_ENDS_JA_PUNCT = re.compile(r"[、。，．：；！？）」』】]\**$")
 _BLOCK_START = re.compile(r"^[ \t]*(#|>|\||[-+*][ \t]|\d+[.)][ \t])")
 
 
@@ -26,7 +30,8 @@ def unwrap_japanese(text: str) -> str:
     for line in text.split("\n"):
         marker = line.lstrip()
         toggles = marker.startswith("```") or marker.startswith("~~~") or marker.strip() == "$$"
-        if (not fenced and not toggles and out and _ENDS_JA.search(out[-1]) and _STARTS_JA.search(line)
+        continues = _STARTS_JA.search(line) or (line.strip() and _ENDS_JA_PUNCT.search(out[-1]) if out else False)
+        if (not fenced and not toggles and out and _ENDS_JA.search(out[-1]) and continues
                 and not _BLOCK_START.match(line) and not out[-1].lstrip().startswith("#")):
             out[-1] += line.lstrip()
         else:
