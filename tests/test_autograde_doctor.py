@@ -63,7 +63,7 @@ def test_doctor_without_bwrap_says_why_and_what_to_do_in_japanese(tmp_path, caps
     monkeypatch.setattr(cli, "probe", lambda: Text("sb_no_bwrap"))
     code, lines = _doctor(capsys, "--course", str(_course(tmp_path)), "doctor")
     assert code == 1
-    assert lines[0] == "サンドボックス：動作しません：bwrap（bubblewrap）がインストールされていません"
+    assert lines[0] == "サンドボックス：動作しません。bwrap（bubblewrap）がインストールされていません"
     assert t("dr_not_ready", "ja") in lines
     assert "  " + t("sb_hint_install", "ja") in lines and "  " + t("sb_hint_unsafe", "ja") in lines
     assert not _untranslated(lines, JAPANESE), lines
