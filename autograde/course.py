@@ -26,7 +26,7 @@ from pathlib import Path
 
 from coursebuild.config import load_config
 
-from .messages import Joined, t
+from .messages import Joined, Text
 from .sandbox import KernelSettings, Limits
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,11 +52,11 @@ class CourseError(Exception):
     ``str()`` is the English message; :meth:`message` is the one in a course language."""
 
     def __init__(self, key: str, /, **values):
-        self.key, self.values = key, values
-        super().__init__(self.message("en"))
+        self.text = Text(key, **values)
+        super().__init__(str(self.text))
 
     def message(self, lang: str) -> str:
-        return t(self.key, lang, **self.values)
+        return self.text.render(lang)
 
 
 def declared_lang(root: Path | str) -> str | None:
