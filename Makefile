@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test lint test-fast notebooks book bench lock clean release collect grade report export
+.PHONY: setup lab test lint test-fast test-worker-faults notebooks book bench lock clean release collect grade report export
 
 setup: $(STAMP)
 
@@ -27,7 +27,11 @@ book: setup
 	$(BIN)/python tools/build_book.py $(BOOK_ARGS)
 
 test: setup lint
-	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=25 -m "not worker_faults" $(PYTEST_ARGS)
+
+# The killed-worker batch (tests/test_autograde_killed_worker.py), apart: see autograde/README.md.
+test-worker-faults: setup
+	$(BIN)/python -m pytest -q -m worker_faults $(PYTEST_ARGS)
 
 # ruff's configuration is in pyproject.toml; `ruff check --fix .` repairs most findings.
 lint: setup
