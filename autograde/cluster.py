@@ -37,6 +37,17 @@ KILLED_WORKER = "killed_worker"
 #: grades it; the row's ``kernel`` is one of NOT_RUN_REASONS (each a catalogue message ``nr_*``)
 NOT_RUN = "not_run"
 NOT_RUN_REASONS = ("no_worker", "cluster_lost", "worker_error")
+
+
+def unscored(rows: Iterable) -> set[tuple[str, str]]:
+    """The (student, assignment) pairs among report rows (``grade.Row`` objects or report.json
+    dicts) that have no score from this run: the cluster did not run them (NOT_RUN). The gradebook
+    may still hold an older submission's grade for them, since nothing was merged, so every output
+    (grades.csv, the report, the LMS exports) leaves their scores empty: the one home of that rule."""
+    def get(row, key):
+        return row[key] if isinstance(row, dict) else getattr(row, key)
+
+    return {(get(r, "student"), get(r, "assignment")) for r in rows if get(r, "status") == NOT_RUN}
 #: an embedded cluster that lost every worker fails the remaining jobs after this, instead of waiting
 NO_WORKERS_TIMEOUT = "120s"
 

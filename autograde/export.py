@@ -66,18 +66,17 @@ def _table(course: Course) -> tuple[list[str], dict[str, float], dict[str, list[
                     continue
                 scores[student.id][a] = (float(sub.score), {g.name: float(g.score) for nb in sub.notebooks
                                                             for g in nb.grades})
-    for student, a in _not_run(course):  # not graded this time: no score, not 0 or an older submission's
+    for student, a in _not_run(course):  # cluster.unscored
         scores.setdefault(student, {})[a] = (None, {})
     return assignments, points, tests, dict(sorted(scores.items()))
 
 
 def _not_run(course: Course) -> set[tuple[str, str]]:
-    """(student, assignment) pairs the last ``make grade`` could not run (report status not_run)."""
-    from .cluster import NOT_RUN
+    """(student, assignment) pairs the last ``make grade`` could not run, from its report.json."""
+    from .cluster import unscored
 
     path = course.path("report.json")
-    rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    return {(r["student"], r["assignment"]) for r in rows if r.get("status") == NOT_RUN}
+    return unscored(json.loads(path.read_text(encoding="utf-8")) if path.exists() else [])
 
 
 def render(course: Course, fmt: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 
 from . import dblock, manual
-from .cluster import KILLED_WORKER, NOT_RUN, Cluster, make_job, merge_result, seed_gradebook
+from .cluster import KILLED_WORKER, NOT_RUN, Cluster, make_job, merge_result, seed_gradebook, unscored
 from .course import COURSE_ID, Course, CourseError
 from .feedback import unreadable_page
 from .messages import t
@@ -312,9 +312,10 @@ def _apply_result(row: Row, result: dict) -> None:
 def _fill_scores(course: Course, rows: list[Row], regraded_with_manual: set = frozenset()) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
+    blank = unscored(rows)
     with Gradebook(course.db_url, COURSE_ID) as gb:
         for row in rows:
-            if row.status == NOT_RUN:  # no score: a grade still in the gradebook is an older submission's
+            if (row.student, row.assignment) in blank:
                 row.score, row.tests, row.feedback = None, "", ""
                 with contextlib.suppress(MissingEntry):
                     row.max_score = float(gb.find_assignment(row.assignment).max_score)
@@ -350,7 +351,7 @@ def _unchanged(course: Course, previous: dict | None, fingerprint: str, feedback
 
 def export_grades(course: Course, not_run: set[tuple[str, str]] = frozenset()) -> Path:
     """nbgrader's CSV export of the whole gradebook; the (student, assignment) pairs in ``not_run``
-    (the cluster did not grade them) have empty scores, not 0 or an older submission's."""
+    (``cluster.unscored``) have empty scores, not 0 or an older submission's."""
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
@@ -451,12 +452,12 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
     all_rows += missing
     _fill_scores(course, all_rows, regraded_with_manual)  # kept rows too: Formgrader may have changed them
     for key, job_rows in rows.items():
-        if any(r.status == NOT_RUN for r in job_rows):  # never "unchanged": the next run grades it
+        if unscored(job_rows):  # never "unchanged": the next run grades it
             state.pop(key, None)
         else:
             state[key] = {"fingerprint": fingerprints[key], "rows": [asdict(r) for r in job_rows]}
     state_path.write_text(json.dumps(state, indent=1, ensure_ascii=False))
-    grades = export_grades(course, {(r.student, r.assignment) for r in fresh if r.status == NOT_RUN})
+    grades = export_grades(course, unscored(fresh))
     report_json, report_csv = write_report(course, all_rows)
     kept_manual = sorted(f"{r.student}/{r.notebook}" for r in fresh if r.manual.startswith(manual.KEPT))
     return Summary(grades, course.path("feedback"), report_json, report_csv, all_rows, len(jobs), len(kept),

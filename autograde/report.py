@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .cluster import NOT_RUN
+from .cluster import NOT_RUN, unscored
 from .course import COURSE_ID, Course, CourseError
 from .messages import t
 
@@ -101,10 +101,9 @@ def build(course: Course, assignment: str, rows: list[dict]) -> AssignmentReport
     max_score, scores, cells = _gradebook(course, assignment)
     tests = cells.pop("tests")
     mine = [r for r in rows if r["assignment"] == assignment]
-    for row in mine:  # not graded this time: a score still in the gradebook is an older submission's
-        if row["status"] == NOT_RUN:
-            scores.pop(row["student"], None)
-            cells.pop(row["student"], None)
+    for student, _ in unscored(mine):  # a score still in the gradebook is an older submission's
+        scores.pop(student, None)
+        cells.pop(student, None)
     exercises = []
     for test in sorted(tests):
         ex = Exercise(test, tests[test])

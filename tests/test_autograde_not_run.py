@@ -77,3 +77,13 @@ def test_each_infrastructure_failure_has_a_reason_with_a_message(exc, reason):
     assert _not_run_reason(made) == reason and reason in NOT_RUN_REASONS
     for lang in ("en", "ja", "ko"):
         assert f"nr_{reason}" in catalogue(lang)
+
+
+def test_unscored_reads_grade_rows_and_report_json_rows_alike():
+    from autograde.cluster import unscored
+    from autograde.grade import Row
+
+    rows = [Row("ann", "01", "01", status="not_run"), Row("bob", "01", "01", status="graded"),
+            Row("ann", "02", "02", status="crashed")]
+    as_json = [{"student": r.student, "assignment": r.assignment, "status": r.status} for r in rows]
+    assert unscored(rows) == unscored(as_json) == {("ann", "01")}
