@@ -10,8 +10,9 @@ directory or gradebook: the coordinator alone writes them (:func:`merge_result`)
 a time, so a result that arrives twice (Dask re-ran a job whose worker died after finishing it)
 is applied once, and a worker that dies mid-job costs a re-run elsewhere, not a grade.
 
-Each worker keeps its sandbox zygote warm across jobs (:class:`WarmZygote`, a worker plugin that
-starts it in the worker's task thread, the thread bwrap's ``--die-with-parent`` follows).
+Each worker keeps its sandbox zygotes (the students' kernels' and the checkers') warm across jobs
+(:class:`WarmZygote`, a worker plugin that starts them in the worker's task thread, the thread
+bwrap's ``--die-with-parent`` follows).
 """
 from __future__ import annotations
 
@@ -254,10 +255,12 @@ def merge_result(course: Course, result: dict) -> None:
 
 # -- the cluster -----------------------------------------------------------------------------------
 def _warm(limits: dict, lang: str) -> None:
+    from .execute import checker_default
     from .sandbox import Limits, Zygote
 
     try:
-        Zygote.get(Limits(**limits), lang)
+        for role in ("student", "checker") if checker_default() else ("student",):
+            Zygote.get(Limits(**limits), lang, role)
     except Exception:  # noqa: BLE001 - the first job starts it again and reports why it cannot
         logging.getLogger("autograde").warning("could not start the sandbox zygote", exc_info=True)
 
@@ -269,7 +272,7 @@ except ImportError:  # dask is pinned in requirements.txt; without it only the i
 
 
 class WarmZygote(WorkerPlugin):
-    """Starts the worker's sandbox zygote as soon as it joins, in its task thread (the thread the
+    """Starts the worker's sandbox zygotes as soon as it joins, in its task thread (the thread the
     jobs run in, so the zygote outlives each job and bwrap's ``--die-with-parent`` holds)."""
 
     name = "autograde-warm-zygote"
@@ -323,8 +326,10 @@ class Cluster:
                                                 "distributed.scheduler.worker-saturation": 1.0,
                                                 "distributed.scheduler.no-workers-timeout": NO_WORKERS_TIMEOUT,
                                                 "distributed.worker.multiprocessing-method": method})
+                # the scheduler serves HTTP (health, metrics) even without a dashboard, by default on
+                # port 8787 ("already in use" beside another cluster): a free loopback port instead
                 self.local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                          dashboard_address=None, silence_logs=logging.ERROR)
+                                          dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
                 self.client = Client(self.local)
         except OSError as exc:
             if self.local is not None:
@@ -447,11 +452,13 @@ def cli_cluster(base: Path, workers: int = 2, timeout: float = 120):
     scheduler_file = base / "scheduler" / "scheduler.json"
     try:
         start([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+               "--dashboard-address", "127.0.0.1:0",  # its HTTP server listens on 0.0.0.0:8787 otherwise
                "--scheduler-file", str(scheduler_file)], base / "scheduler")
         wait_for(scheduler_file.exists, "scheduler")
         address = json.loads(scheduler_file.read_text())["address"]
         names = {f"w{k}": start([dask_cli, "worker", address, "--name", f"w{k}", "--nthreads", "1",
-                                 "--nworkers", "1", "--no-dashboard", "--host", "127.0.0.1",
+                                 "--nworkers", "1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                 "--host", "127.0.0.1",
                                  "--local-directory", str(base / f"w{k}")], base / f"w{k}")
                  for k in range(1, workers + 1)}
         from distributed import Client

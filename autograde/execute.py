@@ -76,6 +76,11 @@ _EVENTS: dict[tuple[str, str, str], list[Event]] = {}
 _SPARE: dict[str, tuple] = {}
 
 
+def checker_default() -> bool:
+    """Test cells run in a checker kernel unless ``AUTOGRADE_CHECKER=0`` (the benchmark's baseline)."""
+    return os.environ.get("AUTOGRADE_CHECKER", "1") != "0"
+
+
 def take_events(student: str, assignment: str, notebook: str) -> list[Event]:
     """The events of this worker's last execution of that notebook (and forget them)."""
     return _EVENTS.pop((student, assignment, notebook), [])
@@ -128,7 +133,7 @@ class SandboxedExecute(Execute):
 
     @default("checker")
     def _checker_default(self) -> bool:
-        return os.environ.get("AUTOGRADE_CHECKER", "1") != "0"
+        return checker_default()
 
     def __init__(self, **kw):
         kw["kernel_manager_class"] = SandboxKernelManager
@@ -183,19 +188,15 @@ class SandboxedExecute(Execute):
             spare = None
         km, kc = spare or self._launch_checker(settings, self._manager.uid)
         self._checker_km = km
-        self._checker_kc, self._checker_ready = kc, False  # it starts while the student's first cells run
-        if km.uid is None:
-            # One uid for both kernels (userns mode): no student code runs before the checker has
-            # read and deleted its connection file (inside/boot.py), which holds its key.
-            run_sync(self._async_checker_wait_ready)(self.startup_timeout)
-            self._checker_ready = True
+        # it starts while the student's first cells run: its sandbox is not the student's (sandbox.Zygote.get)
+        self._checker_kc, self._checker_ready = kc, False
         self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
 
     def _prestart_checker(self) -> None:
-        """After a notebook (its sandbox reset), fork the next notebook's checker, so that its
-        kernel initialises while this worker saves the grades and prepares the next job. (A spare
-        never outlives the notebook it waited through: the sandbox's reset after a notebook graded
-        in the student's kernel kills it, and the next one is forked then.)"""
+        """After a notebook, fork the next notebook's checker in the checkers' sandbox (emptied when
+        this notebook's checker stopped), so that its kernel initialises while this worker saves the
+        grades and prepares the next job. A spare may wait through notebooks graded in the student's
+        kernel (``in_kernel``): no student code can reach the checkers' sandbox."""
         if not (self.checker and self._settings.sandbox):
             return
         if any(km.exit_status() is not None for km, _kc in _SPARE.values()):
@@ -285,7 +286,7 @@ class SandboxedExecute(Execute):
                         self._run_cell(cell, resources, index)
                 finally:
                     self._stop_checker()
-            if started:  # the sandbox is clean again (the student's kernel's shutdown reset it)
+            if started:  # both sandboxes are clean again (each kernel's cleanup reset its own)
                 self._prestart_checker()
         except Exception as exc:  # noqa: BLE001 - a kernel that never started fails this notebook only
             if started:
@@ -422,8 +423,8 @@ async def _got(channel, msg_id: str, timeout: float, wanted) -> bool:
 
 
 def _discard(km, kc) -> None:
-    """Stop a checker; in the sandbox without waiting for it to exit (the sandbox's reset after
-    the notebook, or the zygote's end, reaps it)."""
+    """Stop a checker; in the sandbox by killing it and resetting the checkers' sandbox (its kernel
+    directory, log and bridge socket go with it)."""
     if kc is not None:
         kc.stop_channels()
     try:

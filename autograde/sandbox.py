@@ -1,6 +1,7 @@
 """Every student kernel runs inside bubblewrap (``bwrap``); this module builds the sandbox.
 
-One sandbox per grading worker holds a zygote (inside/zygote.py) that has imported torch and the
+Each grading worker has two sandboxes, one for the students' kernels and one for the checkers
+that run the test cells; each holds a zygote (inside/zygote.py) that has imported torch and the
 rest once and forks one kernel per notebook (inside/boot.py), cleaning up after each. Inside:
 the system and the Python environment read-only, the repository's gradcoach read-only,
 /opt/autograde (the inside/ scripts) read-only, a private size-limited tmpfs /tmp, no network
@@ -259,9 +260,10 @@ def require_sandbox() -> None:
 
 
 class Zygote:
-    """The grader's side of inside/zygote.py: one sandbox per worker process, one fork per kernel.
+    """The grader's side of inside/zygote.py: one sandbox per worker process and kernel role, one
+    fork per kernel.
 
-    Kernels of the same worker run one after another in this sandbox; after each one
+    Kernels of the same worker and role run one after another in their sandbox; after each one
     :meth:`reset` kills what it left running and empties /tmp and /dev/shm.
     """
 
@@ -319,8 +321,11 @@ class Zygote:
             cls._instances.popitem()[1].close()
 
     @classmethod
-    def get(cls, limits: Limits, lang: str) -> "Zygote":
-        key = json.dumps([asdict(limits), lang, root_mode()])
+    def get(cls, limits: Limits, lang: str, role: str = "student") -> "Zygote":
+        """This process's zygote for kernels of ``role``: the checkers have a sandbox of their own
+        (another PID, mount and IPC namespace than the students' kernels: a student's kernel can
+        neither see, signal nor read a checker, whatever the uids)."""
+        key = json.dumps([asdict(limits), lang, root_mode(), role])
         zygote = cls._instances.get(key)
         if zygote is None or zygote.process.poll() is not None:
             if zygote is not None:
@@ -536,7 +541,7 @@ class SandboxKernelManager(AsyncKernelManager):
             return
         # Started from this (the worker's main) thread: bwrap --die-with-parent follows the thread
         # that started it, so a zygote started from an executor thread would die with that thread.
-        self.zygote = Zygote.get(self.limits, boot["lang"])
+        self.zygote = Zygote.get(self.limits, boot["lang"], self.kernel_settings.role)
         loop = asyncio.get_running_loop()
         extra = kernel_cmd[kernel_cmd.index("-f") + 2:]
         connection = {k: v for k, v in self.get_connection_info().items() if k != "ip"}
@@ -553,8 +558,8 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.kernel_dir, ignore_errors=True)
-            if self.zygote is not None and self.kernel_settings.role != "checker":
-                self.zygote.reset()  # (the checker stops first; the student's kernel cleans up after both)
+            if self.zygote is not None:
+                self.zygote.reset()  # kills what the kernel left and empties its sandbox's /tmp
             if self.stderr_log is not None:
                 self.stderr_log.close()
 

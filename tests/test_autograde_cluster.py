@@ -41,6 +41,18 @@ def dask_cluster(tmp_path_factory):
             yield address, client, workers
 
 
+def test_the_cli_cluster_listens_on_loopback_only(dask_cluster):
+    """The scheduler and the workers serve HTTP (health, metrics) even without a dashboard; like
+    their Dask ports, those listen on 127.0.0.1, never on every interface."""
+    import psutil
+
+    dask = [p for p in psutil.Process().children(recursive=True) if "dask" in " ".join(p.cmdline())]
+    listening = {(p.pid, c.laddr.ip) for p in dask for c in p.net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN}
+    assert len(dask) >= 3 and listening, dask
+    assert {ip for _, ip in listening} == {"127.0.0.1"}, listening
+
+
 def test_a_job_carries_bytes_and_no_path_into_the_course(sample_graded):
     course = sample_graded
     job = make_job(course, "20001", "01_scalar_derivatives", ["01_scalar_derivatives"],
@@ -75,8 +87,9 @@ def test_the_cluster_grades_as_the_sequential_run_even_when_a_worker_is_killed_m
         runner.join(timeout=1200)
     assert not runner.is_alive()
     assert interrupted  # a job was running on the killed worker: it was graded again elsewhere
-    # each worker had warmed its sandbox zygote (the worker plugin) and kept it between jobs
-    assert sorted(warm.values()) == [1, 1]
+    # each worker had warmed its two sandbox zygotes (the students' kernels' and the checkers', by
+    # the worker plugin) and kept them between jobs
+    assert sorted(warm.values()) == [2, 2]
 
     summary = outcome["summary"]
     assert summary.graded == 27

@@ -152,7 +152,7 @@ FORGED_GARBAGE_REPLY = ("import json\nREPLY = json.dumps({'raised': None, 'calls
                         "                'data': ''}}, '[' * 100000]})\n"
                         "REPLY_NOT_JSON = '{\"raised\": ' + '[' * 100000\n") + _CALL_HANDLER
 _PIDS = "import os\nme = os.getpid()\npids = [int(p) for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, me)]\n"
-# stop or kill every other process in the sandbox (the checker among them)
+# stop or kill every other process the kernel can see in its sandbox
 SIGNAL_CHECKER = (_PIDS + "import signal\nhits = 0\nfor pid in pids:\n    for sig in (signal.SIGSTOP, signal.SIGKILL):\n"
                   "        try:\n            os.kill(pid, sig)\n            hits += 1\n        except OSError:\n"
                   "            pass\nprint('signalled', hits)\n")
@@ -342,8 +342,9 @@ def test_gigantic_output_is_truncated(graded):
 
 
 def test_the_student_kernel_cannot_signal_trace_or_read_the_checker(graded):
-    """The checker runs under another uid, not dumpable, its directory private: a student's kernel
-    that tries every other process and file in the sandbox reaches none of them."""
+    """The checker runs in a sandbox of its own (PID, mount and IPC namespaces), not dumpable, and
+    here (root) under another uid: a student's kernel that tries every other process and file it
+    can see reaches none of them (the only other process it sees is its own zygote)."""
     course, _, _ = graded
     printed = {}
     for kind in ("signal_checker_with_right_answers", "ptrace_checker_with_right_answers", "steal_checker_key"):
@@ -421,48 +422,80 @@ SEE_PROCESSES = ("import os\nprint('seen', sorted(int(p) for p in os.listdir('/p
                  "                   and int(p) not in (1, os.getpid(), os.getppid())))\n")
 
 
-def test_each_notebook_gets_a_checker_of_its_own(tmp_path):
-    """A worker forks the next notebook's checker as soon as a notebook is done (and its sandbox
-    cleaned): each notebook still gets a checker that served no other and that no earlier student
-    could see. One worker grades three notebooks; each lists the sandbox's processes from its
-    first cell and again after the tests (its checker, pre-started, is among them)."""
-    course = make_course(tmp_path / "course", cell_timeout=TIMEOUT)
-    for student in ("first", "second", "third"):
-        nb = student_notebook(course, LESSON1, "correct", extra=[SEE_PROCESSES], after="course_setup")
-        nb.cells.append(nbformat.v4.new_code_cell(SEE_PROCESSES))
-        submit(course, student, LESSON1, nb)
-    grade(course, workers=1, progress=False, log=lambda *_: None)
-    seen = {}
-    for student in ("first", "second", "third"):
-        assert grades_csv(course)[(student, LESSON1)] == 3
-        nb = nbformat.read(course.path("autograded", student, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
-        lines = [line for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                 for line in o.get("text", "").splitlines() if line.startswith("seen ")]
-        assert len(lines) == 2, lines
-        seen[student] = [set(json.loads(line[len("seen "):])) for line in lines]
-        assert seen[student][0] and seen[student][0] <= seen[student][1]  # its checker, there from the start
-    everyone = [pids for listings in seen.values() for pids in [listings[0] | listings[1]]]
-    assert not (everyone[0] & everyone[1]) and not (everyone[1] & everyone[2]) and not (everyone[0] & everyone[2])
+def _tiny_notebook(student_cells: list[str]) -> nbformat.NotebookNode:
+    """A locked setup cell, the student's cells, and one graded test cell that reads ``x``."""
+    def cell(source: str, **nbgrader) -> nbformat.NotebookNode:
+        c = nbformat.v4.new_code_cell(source)
+        if nbgrader:
+            c.metadata["nbgrader"] = {"schema_version": 3, "solution": False, "task": False, "grade": False,
+                                      "locked": True, **nbgrader}
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[cell("import gradcoach as gc", grade_id="setup"),
+                                         *(cell(src) for src in student_cells),
+                                         cell("assert x == 1", grade_id="t1", grade=True, points=1)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def test_each_notebook_gets_a_fresh_checker_the_student_cannot_see(monkeypatch):
+    """Three notebooks graded one after another by one process (as a worker does): each test cell
+    runs in a checker of its own (the one pre-started after the previous notebook, never reused),
+    and the student's kernel, before and after its tests, sees no process but its own zygote."""
+    from traitlets.config import Config
+
+    from autograde import execute
+    from autograde.sandbox import KernelSettings, Zygote
+
+    used = []
+    start = execute.SandboxedExecute._start_checker
+
+    def spy(self):
+        start(self)
+        used.append(self._checker_km.provisioner.pid)
+
+    monkeypatch.setattr(execute.SandboxedExecute, "_start_checker", spy)
+    config = Config()
+    config.SandboxedExecute.sandbox = KernelSettings(lang="en").to_config()
+    config.SandboxedExecute.timeout = 60
+    outputs = []
+    try:
+        for student in ("first", "second", "third"):
+            nb = _tiny_notebook([SEE_PROCESSES, "x = 1", SEE_PROCESSES])
+            resources = {"nbgrader": {"student": student, "assignment": "a", "notebook": "n"}}
+            nb, _ = execute.SandboxedExecute(config=config).preprocess(nb, resources)
+            outputs.append([[o.get("text", "") + o.get("evalue", "") for o in c.outputs] for c in nb.cells])
+    finally:
+        execute._discard_spares()
+        Zygote.close_all()
+    for cells in outputs:
+        assert cells[1] == ["seen []\n"] and cells[3] == ["seen []\n"], cells
+        assert cells[4] == [], cells  # the test passed in the checker
+    assert len(set(used)) == 3, used
 
 
 SHARED_UID_ATTACKS = ("signal_checker_with_right_answers", "ptrace_checker_with_right_answers", "steal_checker_key")
 
 
-def test_shared_uid_mode_what_the_student_kernel_reaches(tmp_path, monkeypatch):
-    """``AUTOGRADE_SANDBOX=userns`` (a grader that is not root): both kernels share one uid. Wrong
-    answers still score nothing whatever the student's kernel does to the checker; what it
-    reaches is pinned here, and the README's "What remains" says the same."""
+def test_userns_mode_keeps_the_checker_out_of_reach_too(tmp_path, monkeypatch):
+    """``AUTOGRADE_SANDBOX=userns`` (a grader that is not root): every kernel has the sandbox's one
+    uid, but the checker is still in a sandbox of its own, so the student's kernel neither traces,
+    reads nor signals it. What it can signal is its own zygote, which ends its own notebook only:
+    the next notebook on the same worker is graded as usual."""
     monkeypatch.setenv("AUTOGRADE_SANDBOX", "userns")
     course = make_course(tmp_path / "course", cell_timeout=TIMEOUT)
     for kind in SHARED_UID_ATTACKS:
         submit(course, kind, LESSON1, _content(course, kind, KINDS[kind][0]))
+    submit(course, "zz_honest", LESSON1, student_notebook(course, LESSON1, "correct"))
     grade(course, workers=1, progress=False, log=lambda *_: None)
     printed = {}
     for kind in SHARED_UID_ATTACKS:
         nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
         printed[kind] = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "attached 0 opened 0" in printed["ptrace_checker_with_right_answers"]
-    assert "signalled 0" not in printed["signal_checker_with_right_answers"]  # known: see "What remains"
-    # the checker's connection file (its key) is gone once it has started; its kernel.log remains
-    assert "stolen 1" in printed["steal_checker_key"], printed
+    assert "stolen 0" in printed["steal_checker_key"], printed
     assert grades_csv(course)[("steal_checker_key", LESSON1)] == 0
+    signalled = report(course)[("signal_checker_with_right_answers", LESSON1)]
+    assert signalled["status"] == "crashed" and "signalled" not in printed["signal_checker_with_right_answers"], \
+        signalled  # it killed its own zygote, and with it its own kernel
+    assert grades_csv(course)[("zz_honest", LESSON1)] == 3
