@@ -170,8 +170,8 @@ def run() -> str:
                  f"external scheduler vs embedded, 2 workers each: {med['two'] / med['external']:.2f}×. "
                  f"Identical scores to stock: {same} of {n * REPEATS * (len(CONFIGS) - 1)} (every run). "
                  f"Target ≥ {TARGET:.0f}× stock with identical scores: {verdict}. "
-                 f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs shared with "
-                 f"other work (load average {load_start:.1f} at the start, {load_end:.1f} at the end).")
+                 f"Lessons {', '.join(lessons)}; Python {platform.python_version()}, {workers} CPUs "
+                 f"(load average {load_start:.1f} at the start, {load_end:.1f} at the end).")
     lines.append(f"Cost of the checker process: {split * 100:+.0f} % per notebook (target ≤ +{SPLIT_TARGET * 100:.0f} %: "
                  f"{'met' if split <= SPLIT_TARGET and same_split == n * REPEATS else 'NOT met'}); identical scores "
                  f"with and without it: {same_split} of {n * REPEATS}.")
