@@ -293,7 +293,7 @@ def zygotes_running() -> int:
     """How many sandbox zygotes this (worker) process keeps running (``client.run(zygotes_running)``)."""
     from .sandbox import Zygote
 
-    return sum(z.process.poll() is None for z in Zygote._instances.values())
+    return sum(z.alive() for z in Zygote._instances.values())
 
 
 class Cluster:

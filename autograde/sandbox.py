@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
@@ -311,7 +312,8 @@ class Zygote:
             self.process.kill()
             self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
-            stream.close()
+            with contextlib.suppress(OSError):  # a dead zygote's stdin: closing flushes into a broken pipe
+                stream.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
     @classmethod
@@ -327,13 +329,26 @@ class Zygote:
         neither see, signal nor read a checker, whatever the uids)."""
         key = json.dumps([asdict(limits), lang, root_mode(), role])
         zygote = cls._instances.get(key)
-        if zygote is None or zygote.process.poll() is not None:
+        if zygote is None or not zygote.alive():
             if zygote is not None:
                 zygote.close()
             if not cls._instances:
                 atexit.register(cls.close_all)
             zygote = cls._instances[key] = cls(limits, lang)
         return zygote
+
+    def alive(self) -> bool:
+        """Whether the zygote itself still runs: bwrap, the process we started, outlives it for a
+        moment (a kernel in a sandbox whose grader is not root shares the zygote's uid and can kill
+        it), and a request in that moment would fail the next notebook for nothing."""
+        if self.process.poll() is not None:
+            return False
+        try:
+            with open(f"/proc/{self.host_pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
 
     def _read(self, timeout: float = 60) -> dict:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
