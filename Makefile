@@ -27,9 +27,9 @@ book: setup
 	$(BIN)/python tools/build_book.py $(BOOK_ARGS)
 
 test: setup lint
-	$(BIN)/python -m pytest -q --durations=25 -m "not worker_faults" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
 
-# The killed-worker batch (tests/test_autograde_killed_worker.py), apart: see autograde/README.md.
+# The killed-worker batch alone (tests/test_autograde_killed_worker.py, also part of make test).
 test-worker-faults: setup
 	$(BIN)/python -m pytest -q -m worker_faults $(PYTEST_ARGS)
 

@@ -27,7 +27,7 @@ from autograde.messages import t
 
 from _autograde import LESSON2, ROOT, grades_csv, make_course, report, student_notebook, submit
 
-pytestmark = [pytest.mark.slow, pytest.mark.worker_faults]  # not in make test: autograde/README.md
+pytestmark = [pytest.mark.slow, pytest.mark.worker_faults]  # alone: make test-worker-faults
 
 TIMEOUT = 1200  # seconds for the whole batch (5 to 8 minutes on the shared 2-core machine: 6 worker restarts)
 KILLER = ("import os, signal\n"
