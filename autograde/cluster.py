@@ -39,6 +39,9 @@ KILLED_WORKER = "killed_worker"
 NOT_RUN = "not_run"
 NOT_RUN_REASONS = ("no_worker", "cluster_lost", "worker_error")
 
+#: an embedded cluster that lost every worker fails the remaining jobs after this, instead of waiting
+NO_WORKERS_TIMEOUT = "120s"
+
 
 def unscored(rows: Iterable) -> set[tuple[str, str]]:
     """The (student, assignment) pairs among report rows (``grade.Row`` objects or report.json
@@ -49,8 +52,6 @@ def unscored(rows: Iterable) -> set[tuple[str, str]]:
         return row[key] if isinstance(row, dict) else getattr(row, key)
 
     return {(get(r, "student"), get(r, "assignment")) for r in rows if get(r, "status") == NOT_RUN}
-#: an embedded cluster that lost every worker fails the remaining jobs after this, instead of waiting
-NO_WORKERS_TIMEOUT = "120s"
 
 
 # -- the job (coordinator) -------------------------------------------------------------------------

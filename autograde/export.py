@@ -66,7 +66,7 @@ def _table(course: Course) -> tuple[list[str], dict[str, float], dict[str, list[
                     continue
                 scores[student.id][a] = (float(sub.score), {g.name: float(g.score) for nb in sub.notebooks
                                                             for g in nb.grades})
-    for student, a in _not_run(course):  # cluster.unscored
+    for student, a in _not_run(course):  # no score (cluster.unscored): not 0, not an older submission's
         scores.setdefault(student, {})[a] = (None, {})
     return assignments, points, tests, dict(sorted(scores.items()))
 
