@@ -424,7 +424,8 @@ async def _got(channel, msg_id: str, timeout: float, wanted) -> bool:
 
 def _discard(km, kc) -> None:
     """Stop a checker; in the sandbox by killing it and resetting the checkers' sandbox (its kernel
-    directory, log and bridge socket go with it)."""
+    directory, log and bridge socket go with it). The reset stops no other checker: a worker has at
+    most one at a time (the running one or the spare, see _SPARE)."""
     if kc is not None:
         kc.stop_channels()
     try:
