@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 READMES = {"en": "README.md", "ja": "README.ja.md", "ko": "README.ko.md"}
 PLACEHOLDERS = ("<!-- gradcoach-example -->", "<!-- bench:gradcoach -->", "<!-- bench:notebooks -->",
-                "<!-- bench:grading -->", "<!-- bench:colab -->", "<!-- bench:mutations -->")
+                "<!-- bench:grading -->", "<!-- bench:colab -->", "<!-- bench:mutations -->",
+                "<!-- bench:scaling -->")
 SCREENSHOT = ROOT / "docs" / "img" / "lesson.png"
 
 

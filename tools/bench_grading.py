@@ -60,8 +60,8 @@ def _scores(db_url: str, course_id: str, pairs) -> dict:
     return scores
 
 
-def setup(workdir: Path):
-    """An autograde course with the submissions, and a stock nbgrader course with the same files."""
+def setup(workdir: Path, students: int = STUDENTS):
+    """An autograde course with ``students`` × 2 submissions, and a stock nbgrader course with the same files."""
     import nbformat
 
     from autograde.course import Course, lesson_sources, release
@@ -81,7 +81,7 @@ def setup(workdir: Path):
                         "--log-level=ERROR"], cwd=stock, check=True, capture_output=True)
         release_nb = nbformat.read(course.release_notebook(lesson), as_version=4)
         source_nb = nbformat.read(course.source_notebook(lesson), as_version=4)
-        for k in range(STUDENTS):
+        for k in range(students):
             student = f"b{k:03d}"
             nb = student_notebook(release_nb, source_nb, PROFILES[k % len(PROFILES)])
             for base in (course.root, stock):
