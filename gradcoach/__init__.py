@@ -51,7 +51,7 @@ __all__ = [
     "finite_difference", "explain", "explain_errors", "enable_explanations",
     "set_language", "language", "LANGUAGES", "checked_labels", "Report",
     "forbid", "require", "count_calls", "call", "formula_only", "snapshot", "assert_dtype", "assert_type",
-    "assert_shape", "assert_not_connected", "RuleBroken",
+    "assert_shape", "assert_not_connected", "RuleBroken", "student_side",
 ]
 __version__ = "0.1.0"
 
@@ -157,6 +157,22 @@ def assert_close(got, expected, *, name="value", atol=None, rtol=None, label=Non
     __tracebackhide__ = True
     return _raise_if_failed(_check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name,
                                          reveal=reveal))
+
+
+_student_side = None  # set by a grader whose test cells run apart from the student's kernel
+
+
+def student_side(fn, *args):
+    """``fn(*args)``, run where the student's code runs: in a notebook that is just the call. A
+    grader that runs the test cells in a process of their own (autograde's checker) runs ``fn``
+    in the student's kernel instead, so that a test can build a large structure out of the
+    student's objects (a graph of ``Value`` nodes) in one step; the result comes back as data."""
+    __tracebackhide__ = True
+    if not callable(fn):
+        raise usage_error("usage_not_callable", name="fn", kind=describe(fn))
+    if _student_side is not None:
+        return _student_side(fn, args)
+    return fn(*args)
 
 
 class NotAnswered(GradcoachAssertionError):

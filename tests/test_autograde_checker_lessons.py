@@ -52,11 +52,32 @@ def graded(tmp_path_factory):
             answers = {f"{ex}_answer": src for ex, (src, _right) in chosen.items()}
             submit(course, student, lesson, student_notebook(course, lesson, answers))
             expected[student, lesson] = {f"{ex}_test": right for ex, (_src, right) in chosen.items()}
+    wrong = {f"{ex}_answer": cases[W][0][0] for ex, cases in CASES["07_autograd_engine"].items()}
+    submit(course, "patcher", "07_autograd_engine", student_notebook(
+        course, "07_autograd_engine", {k: (PATCH_IN_PLACE if k == "ex1_answer" else "") + v for k, v in wrong.items()}))
     grade(course, assignments=list(CASES), workers=2, progress=False, log=lambda *_: None)
     return report(course), expected
 
 
+# what beat the in-process guard (issue 11): gradcoach's checks changed in place, their code swapped
+PATCH_IN_PLACE = ("import gradcoach\nimport gradcoach.rules\n\n\ndef _passes(*args, **kwargs):\n    return args[0] if args else None\n\n\n"
+                  "for _module in (gradcoach, gradcoach.rules):\n"
+                  "    for _name in ('assert_close', 'assert_grad', 'assert_type', 'assert_choice', 'answer', 'call'):\n"
+                  "        try:\n            getattr(_module, _name).__code__ = _passes.__code__\n"
+                  "        except (AttributeError, ValueError):\n            pass\n\n\n")
+
+
 IN_KERNEL = load_config().in_kernel  # graded behind the guard instead: course.yml says why
+
+
+def test_lesson_07_wrong_answers_score_nothing_with_gradcoach_patched_in_place(graded):
+    """Lesson 07's tests run in the checker and walk the student's Value graphs as snapshots
+    (no longer in the student's kernel behind the guard): wrong answers whose notebook rewrote
+    gradcoach's checks in its own kernel score nothing."""
+    rows, _expected = graded
+    row = rows[("patcher", "07_autograd_engine")]
+    assert "07_autograd_engine" not in IN_KERNEL
+    assert row["status"] == "graded" and row["score"] == 0, row
 
 
 def test_every_lesson_graded_in_the_kernel_says_why_and_exists():

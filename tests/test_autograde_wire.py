@@ -116,10 +116,10 @@ def test_the_stand_in_for_a_students_function_class_carries_how_it_is_written():
             return 2 * x
 
     for cls, form in ((Modern, "setup_context"), (Legacy, "ctx_in_forward")):
-        ref = bridge._describe(cls, cls.__name__, [])
+        ref = bridge._describe(cls, {"name": cls.__name__, "attrs": []}, bridge._Objects(None))
         assert ref["form"] == form
         assert gc.structure.function_form(checker._ref(json.loads(json.dumps(ref)))) == form
-    assert "form" not in bridge._describe(len, "len", [])
+    assert "form" not in bridge._describe(len, {"name": "len", "attrs": []}, bridge._Objects(None))
     assert gc.structure.function_form(checker._ref({"t": "ref", "name": "f", "form": "anything else"})) is None
 
 
@@ -143,3 +143,70 @@ def test_what_the_call_did_to_the_arguments_is_applied_to_the_tests_tensors():
     checker._apply_args([w, v], [{"requires_grad": True, "value": None, "grad": wire.tensor_data(torch.tensor([0.5, 0.5]))},
                                  {"requires_grad": False, "value": wire.tensor_data(torch.tensor([9.0])), "grad": None}])
     assert torch.equal(w.grad, torch.tensor([0.5, 0.5])) and torch.equal(v, torch.tensor([9.0]))
+
+
+def _student_graph():
+    """A Value graph as lesson 07 builds it, from a class defined in "the notebook"."""
+    Value = type("Value", (), {"__module__": "__main__", "__repr__": lambda self: f"Value(data={self.data})"})
+
+    def make(data, prev=(), op=""):
+        v = Value()
+        v.data, v.grad, v._prev, v._op, v._backward = float(data), 0.0, tuple(prev), op, lambda: None
+        return v
+    a, b = make(2.0), make(-3.0)
+    e = make(-6.0, (a, b), "*")
+    return Value, a, b, make(-12.0, (e, e), "+")   # e used twice: one node, two edges
+
+
+def _describe_in_student_kernel(monkeypatch, Value, *values):
+    import bridge
+
+    monkeypatch.setattr(bridge, "_OBJECTS", {})
+    monkeypatch.setattr(bridge, "_HANDLES", {})
+    monkeypatch.setitem(bridge._S, "shell", type("Shell", (), {"user_ns": {"Value": Value}})())
+    objects = bridge._Objects(wire.tensor_data)
+    encoded = [wire.plain(v, other=objects.ref) for v in values]
+    return json.loads(json.dumps({"values": encoded, "objects": objects.finish()}))
+
+
+def test_a_students_graph_arrives_as_snapshots_that_keep_identity(monkeypatch):
+    """Lesson 07's tests walk the student's Value graph in the checker: every node once, its
+    attributes as data, the same node the same snapshot, isinstance by the notebook's class name."""
+    Value, a, b, root = _student_graph()
+    reply = _describe_in_student_kernel(monkeypatch, Value, root, a)
+    assert len(reply["objects"]) == 4 and all("_backward" not in d["attrs"] for d in reply["objects"].values())
+    kept = checker._objects(reply["objects"])
+    got_root, got_a = (wire.decode(v, other=checker._other) for v in reply["values"])
+    e1, e2 = got_root._prev
+    assert e1 is e2 and got_a in e1._prev and type(got_root).__name__ == "Value" and len(kept) == 4
+    assert (got_root.data, got_root._op, got_a.grad, repr(got_a)) == (-12.0, "+", 0.0, "Value(data=2.0)")
+    assert isinstance(got_root, checker.Remote({"name": "Value"}, [], "Value"))
+    assert not isinstance(got_root, checker.Remote({"name": "Other"}, [], "Other"))
+    with pytest.raises(AttributeError):
+        got_root.data = 5.0   # the test reads the student's objects; it cannot write them
+
+
+def test_a_deep_graph_goes_as_a_flat_table(monkeypatch):
+    """Deeper than the recursion limit (lesson 07's deep chain): described breadth first, not recursively."""
+    Value, a, _b, _root = _student_graph()
+    v = a
+    for _ in range(2 * sys.getrecursionlimit()):
+        w = Value()
+        w.data, w.grad, w._prev, w._op = v.data, 0.0, (v,), "tanh"
+        v = w
+    reply = _describe_in_student_kernel(monkeypatch, Value, v)
+    assert len(reply["objects"]) == 2 * sys.getrecursionlimit() + 1
+    kept = checker._objects(reply["objects"])  # noqa: F841 - the snapshots are held weakly
+    node, depth = wire.decode(reply["values"][0], other=checker._other), 0
+    while node._prev:
+        (node,), depth = node._prev, depth + 1
+    assert depth == 2 * sys.getrecursionlimit()
+
+
+@pytest.mark.parametrize("table", [
+    [1, 2], {"x": {"attrs": {}}}, {"1": {"attrs": []}}, {"1": {"attrs": {"f": {"t": "function", "code": ""}}}},
+    {"1": {"attrs": {}, "names": "Value"}},
+])
+def test_a_malformed_object_table_is_refused(table):
+    with pytest.raises(wire.WireError):
+        checker._objects(table)

@@ -7,7 +7,9 @@ function or class as a reference) or ``call`` (call the student's function with 
 which arrive as data, and send back the result as data with the structural facts the checks
 need: ``requires_grad``, ``is_leaf``, ``.grad``, the ``grad_fn`` chain, which arguments its graph
 reaches and its Jacobian with respect to them, what the call did to the arguments, and how often
-it called the functions the test's rules watch). Nothing here decides a score: a student who
+it called the functions the test's rules watch). An object of a class the notebook defines
+(lesson 07's ``Value``) goes as a snapshot of its attributes, the objects it points to by
+handle, so that the checker can walk a graph and call the object's methods here. Nothing here decides a score: a student who
 rewrites this routine can only misreport their own answer's data.
 """
 from __future__ import annotations
@@ -16,19 +18,30 @@ import contextlib
 import importlib
 import io
 import json
+import operator
 import sys
-from collections import Counter
+import types
+from collections import Counter, deque
 
 import torch
-from wire import decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
+from wire import WireError, decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
 
 MAX_JACOBIAN = 1_000_000
+MAX_OBJECTS = 200_000   # objects described in one reply (the others go by handle and are asked for later)
+MAX_ATTRS = 64
+#: what the checker may apply to the student's objects as ``a <op> b`` (its operators on snapshots)
+OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg", "pos", "abs", "lt", "le",
+             "gt", "ge")
 _TensorBase = torch._C.TensorBase
 _grad_get = _TensorBase.__dict__["grad"].__get__
 _autograd_grad = torch.autograd.grad
 _Function = torch.autograd.Function
 _base_setup_context = torch.autograd.function._SingleLevelFunction.setup_context
+_OPS = {**{name: getattr(operator, name) for name in OPERATORS},
+        "call": lambda fn, *args: fn(*args)}  # gradcoach.student_side: a test's own function, run here
 _S: dict = {}
+_OBJECTS: dict = {}     # handle -> a student object the checker holds a snapshot of (kept alive: ids stay unique)
+_HANDLES: dict = {}     # id(object) -> handle
 
 
 def install(shell, entry: str) -> None:
@@ -53,19 +66,44 @@ def install(shell, entry: str) -> None:
 
 def serve(request: dict) -> dict:
     if request.get("op") == "lookup":
-        found, value = _resolve(request.get("name"), request.get("attrs", []))
-        return {"found": found, "value": _describe(value, request.get("name"), request.get("attrs", []))
-                if found else None}
+        ref = {k: request[k] for k in ("name", "h") if k in request}
+        ref["attrs"] = request.get("attrs", [])
+        found, value = _resolve(ref)
+        objects = _Objects(_facts_of_global)
+        reply = {"found": found, "value": _describe(value, ref, objects) if found else None}
+        reply["objects"] = objects.finish()
+        return reply
+    if request.get("op") == "refresh":  # the checker's snapshots are stale: the objects as they are now
+        objects = _Objects(_facts_of_global)
+        for h in request.get("h", [])[:MAX_OBJECTS]:
+            if type(h) is int and h in _OBJECTS:
+                objects.ref(_OBJECTS[h])
+        return {"objects": objects.finish()}
     if request.get("op") == "call":
         return _Call(request).run()
     return {"error": "unknown request"}
 
 
-def _resolve(name, attrs):
-    namespace = _S["shell"].user_ns
-    if type(name) is not str or name not in namespace:
+def _resolve(ref: dict):
+    """What a reference names: a name of the notebook, a student object the checker holds a
+    handle to (``h``), or an operator; then ``attrs`` in turn."""
+    if type(ref) is not dict:
         return False, None
-    value = namespace[name]
+    attrs = ref.get("attrs", [])
+    if "h" in ref:
+        if type(ref["h"]) is not int or ref["h"] not in _OBJECTS:
+            return False, None
+        value = _OBJECTS[ref["h"]]
+    elif "operator" in ref:
+        if ref["operator"] not in _OPS or attrs:
+            return False, None
+        return True, _OPS[ref["operator"]]
+    else:
+        namespace = _S["shell"].user_ns
+        name = ref.get("name")
+        if type(name) is not str or name not in namespace:
+            return False, None
+        value = namespace[name]
     for attr in attrs:
         try:
             value = getattr(value, attr)
@@ -74,14 +112,85 @@ def _resolve(name, attrs):
     return True, value
 
 
-def _describe(value, name, attrs):
-    if callable(value) and type(value) not in (torch.Tensor, torch.nn.Parameter):
-        ref = {"t": "ref", "name": name, "attrs": list(attrs), "kind": "class" if isinstance(value, type) else "function",
-               "label": str(getattr(value, "__name__", name))[:200]}
+def _describe(value, ref: dict, objects: "_Objects"):
+    if callable(value) and type(value) not in (torch.Tensor, torch.nn.Parameter) and not _snapshottable(value):
+        label = ".".join(str(a) for a in ref.get("attrs", [])[-1:]) if "h" in ref else ref.get("name")
+        out = {"t": "ref", **{k: ref[k] for k in ("name", "h") if k in ref}, "attrs": list(ref.get("attrs", [])),
+               "kind": "class" if isinstance(value, type) else "function",
+               "label": str(getattr(value, "__name__", label))[:200]}
         if isinstance(value, type) and issubclass(value, _Function):  # gradcoach.structure.function_form
-            ref["form"] = "setup_context" if value.setup_context is not _base_setup_context else "ctx_in_forward"
-        return ref
-    return plain(value, tensor=_facts_of_global)
+            out["form"] = "setup_context" if value.setup_context is not _base_setup_context else "ctx_in_forward"
+        return out
+    return plain(value, tensor=_facts_of_global, other=objects.ref)
+
+
+def _snapshottable(value) -> bool:
+    """An instance of a class the notebook defined (a ``Value``): sent as a snapshot of its attributes."""
+    kind = type(value)
+    return getattr(kind, "__module__", None) == "__main__" and hasattr(value, "__dict__") and \
+        not isinstance(value, (type, types.FunctionType, types.MethodType, types.ModuleType))
+
+
+def _handle(value) -> int:
+    h = _HANDLES.get(id(value))
+    if h is None or _OBJECTS.get(h) is not value:
+        h = len(_OBJECTS) + 1
+        _OBJECTS[h], _HANDLES[id(value)] = value, h
+    return h
+
+
+class _Objects:
+    """The student's own objects in one reply: each object reached is described once (its class's
+    names in the notebook, its repr, its instance attributes as data, other such objects by handle),
+    breadth first, so that a graph of any depth goes as a flat table."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.described: dict = {}
+        self.queue: deque = deque()
+        self._classes = None
+
+    def ref(self, value):
+        if not _snapshottable(value):
+            return None
+        h = _handle(value)
+        if h not in self.described and len(self.described) < MAX_OBJECTS:
+            self.described[h] = None
+            self.queue.append((h, value))
+        return {"t": "obj", "h": h}
+
+    def finish(self) -> dict:
+        while self.queue:
+            h, value = self.queue.popleft()
+            self.described[h] = self._describe(value)
+        return {str(h): d for h, d in self.described.items() if d is not None}
+
+    def _names(self, value) -> list:
+        if self._classes is None:
+            self._classes = {}
+            for name, v in list(_S["shell"].user_ns.items()):
+                if isinstance(v, type) and not name.startswith("_"):
+                    self._classes.setdefault(id(v), []).append(name)
+        return [n for cls in type(value).__mro__ for n in self._classes.get(id(cls), [])][:16]
+
+    def _describe(self, value) -> dict:
+        attrs = {}
+        try:
+            items = list(vars(value).items())
+        except TypeError:
+            items = []
+        for key, v in items:
+            if type(key) is not str or len(attrs) >= MAX_ATTRS or callable(v) and not _snapshottable(v):
+                continue
+            try:
+                attrs[key] = plain(v, 1, self.tensor, self.ref)
+            except (WireError, RuntimeError, TypeError, ValueError):
+                attrs[key] = {"t": "opaque", "type": type(v).__name__[:80]}
+        try:
+            text = repr(value)[:200]
+        except Exception:  # noqa: BLE001 - a student's __repr__ that fails
+            text = ""
+        return {"type": type(value).__name__[:80], "names": self._names(value), "repr": text, "attrs": attrs}
 
 
 def _facts_of_global(t):
@@ -160,6 +269,7 @@ class _Call:
     def __init__(self, request: dict):
         self.request = request
         self.args_in: list = []     # (tensor the function gets, its graph leaf here, its original bytes)
+        self.lists: list = []       # (a list argument holding the checker's snapshots, ids of its items)
 
     def _tensor_arg(self, d):
         t = make_tensor(d)
@@ -184,17 +294,27 @@ class _Call:
         if d.get("t") == "function":
             return decode_function(d, lambda v: decode(v, tensor=self._tensor_arg, other=self._other), {})
         if d.get("t") == "ref":
-            found, value = _resolve(d.get("name"), d.get("attrs", []))
+            found, value = _resolve(d)
             if not found:
                 raise NameError(d.get("name"))
             return value
+        if d.get("t") == "obj":
+            if d.get("h") not in _OBJECTS:
+                raise NameError("object")
+            return _OBJECTS[d["h"]]
+        if d.get("t") == "mlist":  # what the function does to this list, the checker's list does too
+            items = decode(d.get("v"), tensor=self._tensor_arg, other=self._other)
+            if type(items) is not list:
+                raise ValueError("bad list")
+            self.lists.append((items, [id(v) for v in items]))
+            return items
         if d.get("t") == "module":
             return sys.modules.get(d["v"]) or importlib.import_module(d["v"])
         raise ValueError("unknown argument")
 
     def run(self) -> dict:
         req = self.request
-        found, fn = _resolve(req["fn"]["name"], req["fn"].get("attrs", []))
+        found, fn = _resolve(req["fn"])
         if not found:
             return {"missing": True}
         args = decode(req.get("args", []), tensor=self._tensor_arg, other=self._other)
@@ -218,9 +338,13 @@ class _Call:
                  "forbidden": watch.forbidden, "grad_enabled": grad_after, "saved": len(saved)}
         targets = [leaf for _t, leaf, _raw in self.args_in]
         index = {id(t): i for i, (t, _leaf, _raw) in enumerate(self.args_in)}
+        objects = _Objects(lambda t: _facts(t, targets, index))
         if raised is None:
-            reply["result"] = plain(result, tensor=lambda t: _facts(t, targets, index))
+            reply["result"] = plain(result, tensor=objects.tensor, other=objects.ref)
         reply["args"] = [self._after(t, leaf, raw) for t, leaf, raw in self.args_in]
+        reply["lists"] = {str(k): plain(items, tensor=objects.tensor, other=objects.ref)
+                          for k, (items, ids) in enumerate(self.lists) if [id(v) for v in items] != ids}
+        reply["objects"] = objects.finish()
         return reply
 
     @staticmethod

@@ -4,7 +4,8 @@ boot.py starts it (role ``checker``) next to the student's kernel, in the same s
 uid of its own, from the zygote's pristine torch, NumPy and gradcoach; no student code ever runs
 here. A test cell's names resolve in this kernel's namespace first; a name it does not define is
 looked up in the student's kernel (:class:`Namespace`): a tensor or number comes across as data,
-a function or class as a :class:`Remote`. Calling a Remote (what ``gc.answer``, ``gc.call`` and
+a function or class as a :class:`Remote`, an object of a class the notebook defines as a
+:class:`Snapshot` (its attributes as data, read afresh after any of the student's code ran). Calling a Remote (what ``gc.answer``, ``gc.call`` and
 ``gc.formula_only`` do) sends the arguments as data, runs the student's function *there* under
 the rules the test has active (``gc.require``/``forbid``/``count_calls``), and rebuilds the
 result here from data: values, ``.grad``, ``requires_grad``, ``is_leaf``, the ``grad_fn`` name
@@ -20,6 +21,7 @@ import builtins
 import itertools
 import json
 import sys
+import weakref
 
 import torch
 import zmq
@@ -49,6 +51,8 @@ def install(cfg: dict, shell) -> None:
 
     fresh_grad_mode.__module__ = __name__
     shell.events.register("pre_run_cell", fresh_grad_mode)
+    import gradcoach
+    gradcoach._student_side = lambda fn, args: _operator("call", fn, *args)
 
 
 class Namespace(dict):
@@ -82,33 +86,46 @@ def _request(payload: dict) -> dict:
         return data
 
 
-def lookup(name: str, attrs: list):
-    reply = _request({"op": "lookup", "name": name, "attrs": attrs})
+def lookup(name, attrs: list):
+    """``name`` of the notebook, or the student's object behind a snapshot (``name`` a handle), then ``attrs``."""
+    where = {"h": name} if type(name) is int else {"name": name}
+    reply = _request({"op": "lookup", **where, "attrs": attrs})
     if not reply.get("found"):
         return False, None
     try:
-        return True, decode(reply.get("value"), tensor=lambda d: _rebuild(d, []), other=_ref)
+        described = _objects(reply.get("objects"))  # noqa: F841 - alive until the value holds what it needs
+        return True, decode(reply.get("value"), tensor=lambda d: _rebuild(d, []), other=_other)
     except (WireError, RuntimeError, TypeError, ValueError, KeyError):
         return True, Opaque("unreadable")
 
 
+def _other(d: dict):
+    return _snapshot(d) if d.get("t") == "obj" else _ref(d)
+
+
 def _ref(d: dict):
-    if d.get("t") != "ref" or type(d.get("name")) is not str:
-        raise WireError("bad reference")
     attrs = d.get("attrs", [])
-    if type(attrs) is not list or not all(type(a) is str for a in attrs):
+    if d.get("t") != "ref" or type(attrs) is not list or not all(type(a) is str for a in attrs):
         raise WireError("bad reference")
-    remote = Remote(d["name"], attrs, str(d.get("label", d["name"]))[:200])
+    if type(d.get("h")) is int:
+        where = {"h": d["h"]}
+    elif type(d.get("name")) is str:
+        where = {"name": d["name"]}
+    else:
+        raise WireError("bad reference")
+    remote = Remote(where, attrs, str(d.get("label", d.get("name", "")))[:200])
     if d.get("form") in ("setup_context", "ctx_in_forward"):  # read by gradcoach.structure.function_form
         remote.__gradcoach_form__ = d["form"]
     return remote
 
 
 class Remote:
-    """A function or class of the student's notebook, called in the student's kernel."""
+    """A function or class of the student's notebook (or a method of one of the student's objects),
+    called in the student's kernel."""
 
-    def __init__(self, name: str, attrs: list, label: str):
-        self._ref = {"name": name, "attrs": list(attrs)}
+    def __init__(self, where: dict | str, attrs: list, label: str):
+        where = {"name": where} if type(where) is str else where
+        self._ref = {**where, "attrs": list(attrs)}
         self.__name__ = self.__qualname__ = label
 
     def __repr__(self) -> str:
@@ -117,7 +134,7 @@ class Remote:
     def __getattr__(self, attr):
         if attr.startswith("__"):
             raise AttributeError(attr)
-        found, value = lookup(self._ref["name"], [*self._ref["attrs"], attr])
+        found, value = lookup(self._ref.get("h", self._ref.get("name")), [*self._ref["attrs"], attr])
         if not found:
             raise AttributeError(attr)
         return value
@@ -126,27 +143,163 @@ class Remote:
         __tracebackhide__ = True
         return _call(self, args, kwargs)
 
+    def __instancecheck__(self, value) -> bool:
+        """``isinstance(snapshot, Value)`` for a class of the notebook: by the names the student's
+        kernel gave for the object's classes."""
+        if not isinstance(value, Snapshot) or "name" not in self._ref or self._ref["attrs"]:
+            return False
+        if object.__getattribute__(value, "_ag_epoch") == -1:  # known by its handle only, so far
+            _refresh([object.__getattribute__(value, "_ag_h")])
+        return self._ref["name"] in object.__getattribute__(value, "_ag_names")
+
+
+# --- the student's own objects -------------------------------------------------------------------
+
+_SNAPSHOTS: "weakref.WeakValueDictionary[int, Snapshot]" = weakref.WeakValueDictionary()
+_EPOCH = [0]   # one more after each call into the student's kernel: every snapshot may be stale then
+_CLASSES: dict = {}
+
+
+class Snapshot:
+    """An object of a class the student's notebook defined (a ``Value``), as data: its instance
+    attributes, read here, and refreshed from the student's kernel after any of its code ran. One
+    snapshot per student object, so identity (``is``, ``id``, sets) means what it means there.
+    Its methods and operators run in the student's kernel; nothing here runs the student's code."""
+
+    __slots__ = ("_ag_h", "_ag_attrs", "_ag_epoch", "_ag_names", "_ag_repr", "__weakref__")  # not a student's names
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        get = object.__getattribute__
+        if get(self, "_ag_epoch") != _EPOCH[0]:
+            _refresh([get(self, "_ag_h")])
+        attrs = get(self, "_ag_attrs")
+        if attr in attrs:
+            return attrs[attr]
+        found, value = lookup(get(self, "_ag_h"), [attr])
+        if not found:
+            raise AttributeError(attr)
+        return value
+
+    def __setattr__(self, attr, value):
+        raise AttributeError(f"{type(self).__name__}.{attr}: the test reads the student's objects, it does not set them")
+
+    def __repr__(self) -> str:
+        return object.__getattribute__(self, "_ag_repr") or f"<{type(self).__name__} object>"
+
+
+def _operator(name, *args):
+    __tracebackhide__ = True
+    return _call(Remote({"operator": name}, [], name), args, {})
+
+
+def _binary(name):
+    def forward(self, other):
+        __tracebackhide__ = True
+        return _operator(name, self, other)
+
+    def reflected(self, other):
+        __tracebackhide__ = True
+        return _operator(name, other, self)
+    return forward, reflected
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"):
+    _f, _r = _binary(_name)
+    setattr(Snapshot, f"__{_name}__", _f)
+    setattr(Snapshot, f"__r{_name}__", _r)
+for _name in ("lt", "le", "gt", "ge"):
+    setattr(Snapshot, f"__{_name}__", _binary(_name)[0])
+for _name in ("neg", "pos", "abs"):
+    setattr(Snapshot, f"__{_name}__", lambda self, _n=_name: _operator(_n, self))
+
+
+def _class_named(name: str):
+    cls = _CLASSES.get(name)
+    if cls is None:
+        cls = _CLASSES[name] = type(name, (Snapshot,), {"__slots__": ()})
+    return cls
+
+
+def _snapshot(d: dict) -> Snapshot:
+    h = d.get("h")
+    if type(h) is not int:
+        raise WireError("bad object")
+    snap = _SNAPSHOTS.get(h)
+    if snap is None:
+        snap = object.__new__(_class_named("object"))
+        for slot, value in (("_ag_h", h), ("_ag_attrs", {}), ("_ag_epoch", -1), ("_ag_names", ()), ("_ag_repr", "")):
+            object.__setattr__(snap, slot, value)
+        _SNAPSHOTS[h] = snap
+    return snap
+
+
+def _objects(table) -> list:
+    """Apply a reply's descriptions of the student's objects to their snapshots (all of them
+    first, so that attributes can name each other); the snapshots, which the caller keeps while it
+    decodes the rest of the reply (the table of snapshots holds them weakly)."""
+    if table is None:
+        return []
+    if type(table) is not dict:
+        raise WireError("bad objects")
+    described = []
+    for key, d in table.items():
+        if type(d) is not dict or not key.isdigit() or type(d.get("attrs")) is not dict:
+            raise WireError("bad object")
+        described.append((_snapshot({"h": int(key)}), d))
+    for snap, d in described:
+        names = d.get("names", [])
+        if type(names) is not list or not all(type(n) is str for n in names):
+            raise WireError("bad object")
+        attrs = {_str_key(k): decode(v, tensor=lambda t: _rebuild(t, []), other=_other) for k, v in d["attrs"].items()}
+        object.__setattr__(snap, "__class__", _class_named(str(d.get("type", "object"))[:80] or "object"))
+        for slot, value in (("_ag_attrs", attrs), ("_ag_epoch", _EPOCH[0]), ("_ag_names", tuple(names[:16])),
+                            ("_ag_repr", str(d.get("repr", ""))[:200])):
+            object.__setattr__(snap, slot, value)
+    return [snap for snap, _d in described]
+
+
+def _str_key(key) -> str:
+    if type(key) is not str:
+        raise WireError("bad attribute")
+    return key
+
+
+def _refresh(handles: list) -> None:
+    reply = _request({"op": "refresh", "h": handles})
+    try:
+        _objects(reply.get("objects"))
+    except (WireError, RuntimeError, TypeError, ValueError, KeyError):
+        raise StudentUnavailable("unreadable") from None
+
 
 class _Args:
     """Encodes a call's arguments; the tensors among them, in order, are the call's inputs."""
 
     def __init__(self):
         self.tensors: list = []
+        self.lists: list = []   # list arguments holding snapshots: what the call does to them is done here too
 
     def encode(self, value, depth: int = 0):
         if isinstance(value, Remote):
             return {"t": "ref", **value._ref}
+        if isinstance(value, Snapshot):
+            return {"t": "obj", "h": object.__getattribute__(value, "_ag_h")}
         if callable(value) and hasattr(value, "__code__") and hasattr(value, "__globals__"):
             return encode_function(value, self.encode, depth)
         if type(value) in (torch.Tensor, torch.nn.Parameter):
             return self._tensor(value)
         if type(value) in (list, tuple, dict):
             items = value.items() if type(value) is dict else enumerate(value)
-            if any(isinstance(v, Remote) or callable(v) or type(v) in (torch.Tensor, torch.nn.Parameter, list, tuple,
-                                                                        dict) for _k, v in items):
+            if any(isinstance(v, Remote | Snapshot) or callable(v) or type(v) in (torch.Tensor, torch.nn.Parameter, list,
+                                                                                   tuple, dict) for _k, v in items):
                 if type(value) is dict:
                     return {"t": "dict", "v": {str(k): self.encode(v, depth + 1) for k, v in value.items()}}
                 encoded = [self.encode(v, depth + 1) for v in value]
+                if type(value) is list and any(isinstance(v, Snapshot) for v in value):
+                    self.lists.append(value)
+                    return {"t": "mlist", "v": encoded}
                 return encoded if type(value) is list else {"t": "tuple", "v": encoded}
         if isinstance(value, type(sys)):
             return {"t": "module", "v": value.__name__}
@@ -180,12 +333,16 @@ def _call(remote: Remote, args, kwargs):
                          for r in active],
                "grad_enabled": torch.is_grad_enabled(), "count_saved": hooks is not None}
     reply = _request(payload)
+    _EPOCH[0] += 1  # the student's code ran: what it could change is read afresh
     saved = reply.get("saved")
     if hooks is not None and type(saved) is int:
         for _ in range(min(saved, 10_000)):  # what the student's graph saved for backward, as the test counts it
             hooks[0](torch.empty(0))
     inputs = encoder.tensors
+    back = lambda d: _input(d, inputs) if d.get("t") == "input" else _other(d)  # noqa: E731
     try:
+        described = _objects(reply.get("objects"))  # noqa: F841 - alive until the result holds what it needs
+        _apply_lists(encoder.lists, reply.get("lists"), inputs, back)
         _apply_counts(active, reply.get("calls"))
         _apply_args(inputs, reply.get("args"))
         if type(reply.get("grad_enabled")) is bool and reply["grad_enabled"] != torch.is_grad_enabled():
@@ -196,7 +353,7 @@ def _call(remote: Remote, args, kwargs):
     if raised is not None:
         raise _rebuild_exception(raised, reply.get("forbidden"), active)
     try:
-        return decode(reply.get("result"), tensor=lambda d: _rebuild(d, inputs), other=lambda d: _input(d, inputs))
+        return decode(reply.get("result"), tensor=lambda d: _rebuild(d, inputs), other=back)
     except (WireError, RuntimeError, TypeError, ValueError, KeyError, IndexError):
         return Opaque("unreadable")
 
@@ -205,6 +362,16 @@ def _input(d, inputs):
     if d.get("t") == "input" and type(d.get("i")) is int and 0 <= d["i"] < len(inputs):
         return inputs[d["i"]]
     raise WireError("bad result")
+
+
+def _apply_lists(lists, changed, inputs, back) -> None:
+    if type(changed) is not dict:
+        return
+    for key, items in changed.items():
+        if key.isdigit() and int(key) < len(lists):
+            new = decode(items, tensor=lambda d: _rebuild(d, inputs), other=back)
+            if type(new) is list:
+                lists[int(key)][:] = new
 
 
 def _apply_counts(active, calls) -> None:

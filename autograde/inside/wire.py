@@ -92,9 +92,10 @@ def _str(value) -> str:
     return value
 
 
-def plain(value, depth: int = 0, tensor=None):
-    """Encode a plain value; ``tensor(t)`` encodes a tensor (default: its data only). Anything
-    else becomes ``{"t": "opaque"}``."""
+def plain(value, depth: int = 0, tensor=None, other=None):
+    """Encode a plain value; ``tensor(t)`` encodes a tensor (default: its data only), ``other(v)``
+    any other object (returning None where it does not know it). Anything else becomes
+    ``{"t": "opaque"}``."""
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     kind = type(value)
@@ -103,10 +104,12 @@ def plain(value, depth: int = 0, tensor=None):
     if kind is float:
         return value if math.isfinite(value) else {"t": "float", "v": repr(value)}
     if kind in (list, tuple):
-        items = [plain(v, depth + 1, tensor) for v in value]
+        items = [plain(v, depth + 1, tensor, other) for v in value]
         return items if kind is list else {"t": "tuple", "v": items}
+    if kind in (set, frozenset):
+        return {"t": "set", "v": [plain(v, depth + 1, tensor, other) for v in value]}
     if kind is dict and all(type(k) is str for k in value):
-        return {"t": "dict", "v": {k: plain(v, depth + 1, tensor) for k, v in value.items()}}
+        return {"t": "dict", "v": {k: plain(v, depth + 1, tensor, other) for k, v in value.items()}}
     if kind in (torch.Tensor, torch.nn.Parameter):
         return tensor(value) if tensor is not None else tensor_data(value)
     if kind is torch.dtype:
@@ -120,6 +123,10 @@ def plain(value, depth: int = 0, tensor=None):
         if array.dtype.name in _NP_DTYPES:
             return {"t": "ndarray", "scalar": kind is not numpy.ndarray, "dtype": array.dtype.name,
                     "shape": list(array.shape), "data": _b64(numpy.ascontiguousarray(array).tobytes())}
+    if other is not None:
+        encoded = other(value)
+        if encoded is not None:
+            return encoded
     return {"t": "opaque", "type": getattr(kind, "__name__", "object")}
 
 
@@ -140,6 +147,8 @@ def decode(value, depth: int = 0, tensor=None, other=None):
         return tensor(value) if tensor is not None else make_tensor(value)
     if tag == "tuple":
         return tuple(decode(v, depth + 1, tensor, other) for v in _list(value.get("v")))
+    if tag == "set":
+        return set(decode(v, depth + 1, tensor, other) for v in _list(value.get("v")))
     if tag == "dict":
         items = value.get("v")
         if type(items) is not dict:
