@@ -28,6 +28,9 @@ def lessons():
 
 
 def table_rows(text):
+    """The lesson table's rows by lesson number; benchmark tables (whose first column may be a
+    two-digit worker count) are left out."""
+    text = re.sub(r"<!-- bench:([\w-]+) -->.*?<!-- /bench:\1 -->", "", text, flags=re.S)
     return {m.group(1): m.group(0) for m in re.finditer(r"^\| (\d\d) \|.*$", text, re.M)}
 
 
