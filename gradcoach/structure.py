@@ -105,6 +105,7 @@ def assert_choice(value, expected: str, choices, name: str = "answer"):
     __tracebackhide__ = True
     choices = tuple(choices)
     if type(value) is not str or value not in choices:
-        _fail(name, "choice_invalid", name=name, choices=", ".join(repr(c) for c in choices), got=repr(value)[:40])
+        code = "choice_invalid_one" if len(choices) == 1 else "choice_invalid"   # "one of 'dot'" reads wrong
+        _fail(name, code, name=name, choices=", ".join(repr(c) for c in choices), got=repr(value)[:40])
     if value != expected:
         _fail(name, "choice_wrong", name=name)

@@ -53,6 +53,12 @@ def test_assert_choice_accepts_only_a_plain_string_among_the_choices(fake):
         gc.assert_choice("reverse", "forward", ("forward", "reverse"))
 
 
+def test_assert_choice_with_a_single_choice_names_it_without_one_of():
+    with pytest.raises(gc.GradcoachAssertionError, match=r"should be the string 'dot', but it is '\*'") as info:
+        gc.assert_choice("*", "dot", ("dot",), name="op")
+    assert "one of" not in str(info.value)
+
+
 class LegacySquare(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):  # the pre-2.0 form: ctx in forward, no setup_context
