@@ -52,9 +52,10 @@ def graded(tmp_path_factory):
             answers = {f"{ex}_answer": src for ex, (src, _right) in chosen.items()}
             submit(course, student, lesson, student_notebook(course, lesson, answers))
             expected[student, lesson] = {f"{ex}_test": right for ex, (_src, right) in chosen.items()}
-    wrong = {f"{ex}_answer": cases[W][0][0] for ex, cases in CASES["07_autograd_engine"].items()}
-    submit(course, "patcher", "07_autograd_engine", student_notebook(
-        course, "07_autograd_engine", {k: (PATCH_IN_PLACE if k == "ex1_answer" else "") + v for k, v in wrong.items()}))
+    for lesson in PATCHED:
+        wrong = {f"{ex}_answer": cases[W][0][0] for ex, cases in CASES[lesson].items()}
+        submit(course, "patcher", lesson, student_notebook(
+            course, lesson, {k: (PATCH_IN_PLACE if k == "ex1_answer" else "") + v for k, v in wrong.items()}))
     grade(course, assignments=list(CASES), workers=2, progress=False, log=lambda *_: None)
     return report(course), expected
 
@@ -70,13 +71,18 @@ PATCH_IN_PLACE = ("import gradcoach\nimport gradcoach.rules\n\n\ndef _passes(*ar
 IN_KERNEL = load_config().in_kernel  # graded behind the guard instead: course.yml says why
 
 
-def test_lesson_07_wrong_answers_score_nothing_with_gradcoach_patched_in_place(graded):
-    """Lesson 07's tests run in the checker and walk the student's Value graphs as snapshots
-    (no longer in the student's kernel behind the guard): wrong answers whose notebook rewrote
-    gradcoach's checks in its own kernel score nothing."""
+# the lessons that were graded in the kernel before their objects could cross: 07's Value graphs go
+# as snapshots, 08's modules and optimizers as mirrors
+PATCHED = ("07_autograd_engine", "08_training")
+
+
+@pytest.mark.parametrize("lesson", PATCHED)
+def test_wrong_answers_score_nothing_with_gradcoach_patched_in_place(graded, lesson):
+    """Lessons 07 and 08 run their tests in the checker (no longer in the student's kernel behind
+    the guard): wrong answers whose notebook rewrote gradcoach's checks in its own kernel score nothing."""
     rows, _expected = graded
-    row = rows[("patcher", "07_autograd_engine")]
-    assert "07_autograd_engine" not in IN_KERNEL
+    row = rows[("patcher", lesson)]
+    assert lesson not in IN_KERNEL
     assert row["status"] == "graded" and row["score"] == 0, row
 
 

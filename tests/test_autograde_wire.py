@@ -210,3 +210,138 @@ def test_a_deep_graph_goes_as_a_flat_table(monkeypatch):
 def test_a_malformed_object_table_is_refused(table):
     with pytest.raises(wire.WireError):
         checker._objects(table)
+
+
+# --- lesson 08: the test's modules and optimizers, mirrored in the student's kernel --------------
+
+@pytest.fixture
+def mirrors(monkeypatch):
+    """Both sides' tables of mirrors, fresh; ``cross(mids)`` sends the checker's specs through
+    JSON to the student's side and returns what that side keeps."""
+    import bridge
+
+    for module, name, value in ((checker, "_MIRROR_IDS", checker.weakref.WeakKeyDictionary()),
+                                (checker, "_MIRRORED", checker.weakref.WeakValueDictionary()),
+                                (checker, "_SENT", {}), (bridge, "_MIRRORS", {}), (bridge, "_MIRROR_OF", {})):
+        monkeypatch.setattr(module, name, value)
+    return bridge
+
+
+def _round_trip(bridge, values, student):
+    """One call: the checker encodes ``values``, the student's side gets its mirrors, runs
+    ``student(*mirrors)``, and the checker applies what comes back."""
+    encoder = checker._Args()
+    encoded = encoder.encode(list(values))
+    specs = json.loads(json.dumps(checker._mirror_specs(encoder.mirrors)))
+    mids = bridge._load_mirrors(specs)
+    student(*[bridge._MIRRORS[d["m"]] for d in encoded])
+    states = json.loads(json.dumps({str(m): bridge._mirror_state(bridge._MIRRORS[m]) for m in mids}))
+    checker._apply_mirrors(encoder.mirrors, states)
+    return specs
+
+
+def test_a_module_and_its_optimizer_cross_as_mirrors_and_the_call_comes_back_in_place(mirrors):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)).double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    seen = []
+    model[0].register_forward_hook(lambda *_: seen.append(1))   # the test's own hook: not sent
+    weight, x = model[0].weight, torch.randn(4, 3, dtype=torch.float64)
+    expected = [p.detach().clone() for p in model.parameters()]
+    reference = torch.optim.SGD([torch.nn.Parameter(e) for e in expected], lr=0.1, momentum=0.9)
+    model.zero_grad()
+    grads = torch.autograd.grad(model(x).pow(2).sum(), list(model.parameters()))
+    seen.clear()
+
+    def train_step(m, opt):
+        assert not m[0]._forward_hooks, "the test's hook stays in the checker"
+        m[0].weight.register_hook(lambda g: 2 * g)   # the student's hook stays on the mirror
+        opt.zero_grad()
+        m(x).pow(2).sum().backward()
+        opt.step()
+
+    specs = _round_trip(mirrors, (model, optimizer), train_step)
+    assert [("pickle" in s, "optim" in s) for s in specs] == [(True, False), (False, True)]
+    for p, g in zip(reference.param_groups[0]["params"], grads, strict=True):
+        p.grad = g.clone()
+    reference.param_groups[0]["params"][0].grad *= 2
+    reference.step()
+    assert model[0].weight is weight and seen == [] and len(model[0]._forward_hooks) == 1
+    for p, want in zip(model.parameters(), reference.param_groups[0]["params"], strict=True):
+        torch.testing.assert_close(p.detach(), want.detach())
+    assert torch.equal(model[0].weight.grad, 2 * grads[0])
+    assert torch.equal(optimizer.state[model[0].weight]["momentum_buffer"],
+                       reference.state[reference.param_groups[0]["params"][0]]["momentum_buffer"])
+
+    model.zero_grad()      # the test's next step, then a second call: the same mirror, the student's hook on it
+    model.eval()
+    specs = _round_trip(mirrors, (model,), lambda m: (m(x).sum().backward(), m.train()))
+    assert "pickle" not in specs[0] and model.training
+    plain_grad = torch.autograd.grad(model(x).sum(), model[0].weight)[0]   # the checker's model has no hook
+    assert torch.equal(model[0].weight.grad, 2 * plain_grad)
+
+
+def test_a_submodule_handed_over_after_its_module_is_part_of_the_same_mirror(mirrors):
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    _round_trip(mirrors, (model,), lambda m: None)
+    encoder = checker._Args()
+    assert encoder.encode(model[0]) == {"t": "mirror", "m": checker._MIRROR_IDS[model], "path": "0"}
+    assert checker._other({"t": "mirror", "m": checker._MIRROR_IDS[model], "path": "0"}) is model[0]
+
+
+@pytest.mark.parametrize("state", [
+    None, {"params": "w", "buffers": [], "training": []},
+    {"params": [["0.weight", 1]], "buffers": [], "training": []},
+    {"params": [["0.weight", {"t": "tensor", "dtype": "float32", "shape": [2, 2], "data": ""}, True, None]],
+     "buffers": [], "training": []},
+    {"params": [["0.weight", wire.tensor_data(torch.zeros(2, 2)), True, wire.tensor_data(torch.zeros(5))]],
+     "buffers": [], "training": []},
+])
+def test_a_modules_state_from_the_student_is_validated(state):
+    import mirror
+
+    with pytest.raises(wire.WireError):
+        mirror.apply_module_state(torch.nn.Sequential(torch.nn.Linear(2, 2)), state)
+
+
+def test_what_a_state_may_change_is_what_a_call_could_change():
+    import mirror
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = mirror.module_state(model)
+    state["params"].append(["1.weight", wire.tensor_data(torch.zeros(1)), True, None])  # no such parameter
+    mirror.apply_module_state(model, json.loads(json.dumps(state)))
+    hyper = {"t": "dict", "v": {"lr": "__import__('os')", "momentum": 0.5, "new_key": 1.0}}
+    mirror.apply_optimizer_state(optimizer, {"hyper": [hyper], "state": []}, lambda *_: None)
+    assert optimizer.param_groups[0]["lr"] == 0.1 and optimizer.param_groups[0]["momentum"] == 0.5
+    assert "new_key" not in optimizer.param_groups[0]
+
+
+def test_only_torch_optimizers_are_mirrored(mirrors):
+    class Mine(torch.optim.SGD):
+        pass
+
+    model = torch.nn.Linear(2, 1)
+    optimizer = Mine(model.parameters(), lr=0.1)
+    encoder = checker._Args()
+    encoder.encode([model, optimizer])
+    with pytest.raises(TypeError, match="torch.optim"):
+        checker._mirror_specs(encoder.mirrors)
+
+
+def test_a_hook_handle_a_student_returns_removes_the_hook_in_the_students_kernel(monkeypatch):
+    import bridge
+
+    monkeypatch.setattr(bridge, "_OBJECTS", {})
+    monkeypatch.setattr(bridge, "_HANDLES", {})
+    p = torch.zeros(2, requires_grad=True)
+    handle = p.register_hook(lambda g: g)
+    encoded = json.loads(json.dumps(wire.plain([handle], other=bridge._Objects(wire.tensor_data).ref)))
+    got = wire.decode(encoded, other=checker._other)[0]
+    assert isinstance(got, torch.utils.hooks.RemovableHandle) and type(got) is checker.RemoteHandle
+    calls = []
+    monkeypatch.setattr(checker, "_call", lambda remote, args, kwargs: calls.append(remote._ref))
+    got.remove()
+    assert calls == [{"h": encoded[0]["h"], "attrs": ["remove"]}]
+    assert bridge._OBJECTS[encoded[0]["h"]] is handle

@@ -14,15 +14,18 @@ rewrites this routine can only misreport their own answer's data.
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
 import io
 import json
 import operator
+import pickle
 import sys
 import types
 from collections import Counter, deque
 
+import mirror
 import torch
 from wire import WireError, decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
 
@@ -42,6 +45,8 @@ _OPS = {**{name: getattr(operator, name) for name in OPERATORS},
 _S: dict = {}
 _OBJECTS: dict = {}     # handle -> a student object the checker holds a snapshot of (kept alive: ids stay unique)
 _HANDLES: dict = {}     # id(object) -> handle
+_MIRRORS: dict = {}     # mirror id -> this kernel's copy of a test's module or optimizer (inside/mirror.py)
+_MIRROR_OF: dict = {}   # id(copy) -> mirror id
 
 
 def install(shell, entry: str) -> None:
@@ -151,8 +156,19 @@ class _Objects:
         self._classes = None
 
     def ref(self, value):
+        mid = _MIRROR_OF.get(id(value))
+        if mid is not None and _MIRRORS.get(mid) is value:
+            return {"t": "mirror", "m": mid, "path": ""}
+        if isinstance(value, torch.nn.Module):
+            for mid, root in _MIRRORS.items():
+                for name, sub in root.named_modules() if isinstance(root, torch.nn.Module) else ():
+                    if sub is value:
+                        return {"t": "mirror", "m": mid, "path": name}
         if not _snapshottable(value):
-            return None
+            if callable(value) or isinstance(value, (type, types.ModuleType)):
+                return None
+            kind = type(value)  # another object (a hook's RemovableHandle): by handle, its methods run here
+            return {"t": "held", "h": _handle(value), "type": f"{kind.__module__}.{kind.__qualname__}"[:120]}
         h = _handle(value)
         if h not in self.described and len(self.described) < MAX_OBJECTS:
             self.described[h] = None
@@ -298,10 +314,12 @@ class _Call:
             if not found:
                 raise NameError(d.get("name"))
             return value
-        if d.get("t") == "obj":
+        if d.get("t") in ("obj", "held"):
             if d.get("h") not in _OBJECTS:
                 raise NameError("object")
             return _OBJECTS[d["h"]]
+        if d.get("t") == "mirror":
+            return _MIRRORS[d["m"]].get_submodule(d["path"]) if d.get("path") else _MIRRORS[d["m"]]
         if d.get("t") == "mlist":  # what the function does to this list, the checker's list does too
             items = decode(d.get("v"), tensor=self._tensor_arg, other=self._other)
             if type(items) is not list:
@@ -317,6 +335,7 @@ class _Call:
         found, fn = _resolve(req["fn"])
         if not found:
             return {"missing": True}
+        mirrors = _load_mirrors(req.get("mirrors", []))
         args = decode(req.get("args", []), tensor=self._tensor_arg, other=self._other)
         kwargs = decode(req.get("kwargs", {"t": "dict", "v": {}}), tensor=self._tensor_arg, other=self._other)
         out = io.StringIO()
@@ -344,6 +363,7 @@ class _Call:
         reply["args"] = [self._after(t, leaf, raw) for t, leaf, raw in self.args_in]
         reply["lists"] = {str(k): plain(items, tensor=objects.tensor, other=objects.ref)
                           for k, (items, ids) in enumerate(self.lists) if [id(v) for v in items] != ids}
+        reply["mirrors"] = {str(mid): _mirror_state(_MIRRORS[mid]) for mid in mirrors}
         reply["objects"] = objects.finish()
         return reply
 
@@ -358,6 +378,49 @@ class _Call:
         if leaf is not None and leaf is not t:
             state["leaf_grad"] = _grad_data(leaf)
         return state
+
+
+def _load_mirrors(specs: list) -> list:
+    """The checker's modules and optimizers this call gets: copies kept here from the first call
+    on, given the state the checker's objects have now; their ids."""
+    mids = []
+    for spec in specs:
+        mid = spec["m"]
+        if "pickle" in spec:  # from the checker, never from the student: trusted
+            value = pickle.loads(base64.b64decode(spec["pickle"]))
+        elif "optim" in spec:
+            cls = getattr(torch.optim, spec["optim"])
+            hyper = [decode(h) for h in spec["state"]["hyper"]]
+            value = cls([{**h, "params": [_mirror_param(m, n) for m, n in g["params"]]}
+                         for g, h in zip(spec["groups"], hyper, strict=True)])
+        else:
+            value = _MIRRORS[mid]
+        _MIRRORS[mid], _MIRROR_OF[id(value)] = value, mid
+        if isinstance(value, torch.nn.Module):
+            mirror.apply_module_state(value, spec["state"])
+        else:
+            mirror.apply_optimizer_state(value, spec["state"], _mirror_param)
+        mids.append(mid)
+    return mids
+
+
+def _mirror_param(mid, name):
+    return dict(_MIRRORS[mid].named_parameters()).get(name)
+
+
+def _mirror_where(p):
+    for mid, value in _MIRRORS.items():
+        if isinstance(value, torch.nn.Module):
+            for name, q in value.named_parameters():
+                if q is p:
+                    return [mid, name]
+    return None
+
+
+def _mirror_state(value) -> dict:
+    if isinstance(value, torch.nn.Module):
+        return mirror.module_state(value)
+    return mirror.optimizer_state(value, _mirror_where)
 
 
 def _b64decode(raw):

@@ -23,6 +23,7 @@ import json
 import sys
 import weakref
 
+import mirror
 import torch
 import zmq
 from wire import Opaque, WireError, decode, encode_function, make_tensor, plain, tensor_data
@@ -100,7 +101,19 @@ def lookup(name, attrs: list):
 
 
 def _other(d: dict):
-    return _snapshot(d) if d.get("t") == "obj" else _ref(d)
+    if d.get("t") == "obj":
+        return _snapshot(d)
+    if d.get("t") == "mirror":
+        found = _MIRRORED.get(d.get("m")) if type(d.get("m")) is int else None
+        if found is None or type(d.get("path", "")) is not str:
+            raise WireError("bad mirror")
+        try:
+            return found.get_submodule(d["path"]) if d.get("path") else found
+        except AttributeError:
+            raise WireError("bad mirror") from None
+    if d.get("t") == "held":
+        return _held(d)
+    return _ref(d)
 
 
 def _ref(d: dict):
@@ -274,26 +287,171 @@ def _refresh(handles: list) -> None:
         raise StudentUnavailable("unreadable") from None
 
 
+# --- the test's torch modules and optimizers, mirrored in the student's kernel (inside/mirror.py) --
+
+_MIRROR_IDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # module or optimizer -> id
+_MIRRORED: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_SENT: dict = {}   # id -> the module's structure when its copy was sent (an optimizer: True)
+_mirror_ids = itertools.count(1)
+
+
+def _mirror_id(value) -> int:
+    mid = _MIRROR_IDS.get(value)
+    if mid is None:
+        mid = _MIRROR_IDS[value] = next(_mirror_ids)
+        _MIRRORED[mid] = value
+    return mid
+
+
+def _within(value):
+    """A submodule of a module mirrored already (``model[0]``) goes as a part of that mirror, so that
+    both name one object in the student's kernel: ``(mirror id, path)``, or ``(None, "")``."""
+    if isinstance(value, torch.nn.Module):
+        for mid, root in list(_MIRRORED.items()):
+            if isinstance(root, torch.nn.Module):
+                for name, sub in root.named_modules():
+                    if sub is value and name:
+                        return mid, name
+    return None, ""
+
+
+def _owner(p) -> list:
+    """``[mirror id, name]`` of a parameter of one of the modules mirrored so far."""
+    for mid, value in list(_MIRRORED.items()):
+        if isinstance(value, torch.nn.Module):
+            for name, q in value.named_parameters():
+                if q is p:
+                    return [mid, name]
+    raise TypeError("an optimizer handed to the student's function must update parameters of a torch.nn.Module "
+                    "that the test hands over too")
+
+
+def _mirror_specs(mids: list) -> list:
+    """What the student's kernel needs of each mirror in this call: a copy the first time (or when
+    the module's structure changed), then its state; modules first, their optimizers after."""
+    specs = []
+    for mid in sorted(mids, key=lambda m: isinstance(_MIRRORED[m], torch.optim.Optimizer)):
+        value = _MIRRORED[mid]
+        if isinstance(value, torch.nn.Module):
+            spec = {"m": mid, "state": mirror.module_state(value)}
+            shape = mirror.structure(value)
+            if _SENT.get(mid) != shape:
+                spec["pickle"] = mirror.module_bytes(value)
+                _SENT[mid] = shape
+        else:
+            spec = {"m": mid, "state": mirror.optimizer_state(value, _owner)}
+            if mid not in _SENT:
+                spec.update(mirror.optimizer_spec(value, _owner))
+                _SENT[mid] = True
+        specs.append(spec)
+    return specs
+
+
+def _param_of(mid, name):
+    module = _MIRRORED.get(mid) if type(mid) is int else None
+    return dict(module.named_parameters()).get(name) if isinstance(module, torch.nn.Module) and type(name) is str \
+        else None
+
+
+def _apply_mirrors(mids: list, states) -> None:
+    """What the call did to the mirrors, done to the test's own modules and optimizers."""
+    if type(states) is not dict:
+        return
+    for mid in sorted(mids, key=lambda m: isinstance(_MIRRORED[m], torch.optim.Optimizer)):
+        state = states.get(str(mid))
+        if state is None:
+            continue
+        value = _MIRRORED[mid]
+        if isinstance(value, torch.nn.Module):
+            mirror.apply_module_state(value, state)
+        else:
+            mirror.apply_optimizer_state(value, state, _param_of)
+
+
+_HELD: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+
+
+class Held:
+    """Another object of the student's kernel that a call returned (not data, not a notebook
+    class's object): known by its handle; its attributes are read and its methods called there."""
+
+    __slots__ = ("_ag_h", "_ag_type", "__weakref__")
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        found, value = lookup(object.__getattribute__(self, "_ag_h"), [attr])
+        if not found:
+            raise AttributeError(attr)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<student's {object.__getattribute__(self, '_ag_type')} object>"
+
+
+class RemoteHandle(torch.utils.hooks.RemovableHandle):
+    """A hook handle the student's function returned (``register_hook``): ``remove()`` removes the
+    hook in the student's kernel, where the hook is."""
+
+    def __init__(self, h: int):  # noqa: D107 - not RemovableHandle's: the hooks are elsewhere
+        self._ag_h = h
+
+    def remove(self) -> None:
+        __tracebackhide__ = True
+        _call(Remote({"h": self._ag_h}, ["remove"], "remove"), (), {})
+
+    def __repr__(self) -> str:
+        return "<student's RemovableHandle>"
+
+
+def _held(d: dict):
+    h = d.get("h")
+    if type(h) is not int:
+        raise WireError("bad object")
+    found = _HELD.get(h)
+    if found is None:
+        if d.get("type") == "torch.utils.hooks.RemovableHandle":
+            found = RemoteHandle(h)
+        else:
+            found = object.__new__(Held)
+            object.__setattr__(found, "_ag_h", h)
+            object.__setattr__(found, "_ag_type", str(d.get("type", "object"))[:120])
+        _HELD[h] = found
+    return found
+
+
 class _Args:
     """Encodes a call's arguments; the tensors among them, in order, are the call's inputs."""
 
     def __init__(self):
         self.tensors: list = []
         self.lists: list = []   # list arguments holding snapshots: what the call does to them is done here too
+        self.mirrors: list = []  # ids of the modules and optimizers the call gets
 
     def encode(self, value, depth: int = 0):
         if isinstance(value, Remote):
             return {"t": "ref", **value._ref}
         if isinstance(value, Snapshot):
             return {"t": "obj", "h": object.__getattribute__(value, "_ag_h")}
+        if isinstance(value, RemoteHandle):
+            return {"t": "held", "h": value._ag_h}
+        if isinstance(value, Held):
+            return {"t": "held", "h": object.__getattribute__(value, "_ag_h")}
+        if mirror.is_mirrored(value):
+            mid, path = _within(value) if value not in _MIRROR_IDS else (None, "")
+            if mid is None:
+                mid = _mirror_id(value)
+            if mid not in self.mirrors:
+                self.mirrors.append(mid)
+            return {"t": "mirror", "m": mid, "path": path}
         if callable(value) and hasattr(value, "__code__") and hasattr(value, "__globals__"):
             return encode_function(value, self.encode, depth)
         if type(value) in (torch.Tensor, torch.nn.Parameter):
             return self._tensor(value)
         if type(value) in (list, tuple, dict):
             items = value.items() if type(value) is dict else enumerate(value)
-            if any(isinstance(v, Remote | Snapshot) or callable(v) or type(v) in (torch.Tensor, torch.nn.Parameter, list,
-                                                                                   tuple, dict) for _k, v in items):
+            if any(isinstance(v, Remote | Snapshot | Held | RemoteHandle) or mirror.is_mirrored(v) or callable(v) or
+                   type(v) in (torch.Tensor, torch.nn.Parameter, list, tuple, dict) for _k, v in items):
                 if type(value) is dict:
                     return {"t": "dict", "v": {str(k): self.encode(v, depth + 1) for k, v in value.items()}}
                 encoded = [self.encode(v, depth + 1) for v in value]
@@ -328,10 +486,17 @@ def _call(remote: Remote, args, kwargs):
     active = _rules()
     hooks = torch._C._autograd._top_saved_tensors_default_hooks(False)  # a test's saved_tensors_hooks
     payload = {"op": "call", "fn": remote._ref, "args": encoder.encode(list(args)),
-               "kwargs": encoder.encode(dict(kwargs)),
-               "rules": [{"kind": "forbid" if r.kind == "forbid" else "count", "names": list(r.names), "why": r.why}
-                         for r in active],
-               "grad_enabled": torch.is_grad_enabled(), "count_saved": hooks is not None}
+               "kwargs": encoder.encode(dict(kwargs))}
+    for optimizer in [_MIRRORED[m] for m in encoder.mirrors if isinstance(_MIRRORED[m], torch.optim.Optimizer)]:
+        for group in optimizer.param_groups:  # the modules an optimizer updates go too, whose state it changes
+            for p in group["params"]:
+                mid = _owner(p)[0]
+                if mid not in encoder.mirrors:
+                    encoder.mirrors.append(mid)
+    payload.update({"mirrors": _mirror_specs(encoder.mirrors),
+                    "rules": [{"kind": "forbid" if r.kind == "forbid" else "count", "names": list(r.names),
+                               "why": r.why} for r in active],
+                    "grad_enabled": torch.is_grad_enabled(), "count_saved": hooks is not None})
     reply = _request(payload)
     _EPOCH[0] += 1  # the student's code ran: what it could change is read afresh
     saved = reply.get("saved")
@@ -345,6 +510,7 @@ def _call(remote: Remote, args, kwargs):
         _apply_lists(encoder.lists, reply.get("lists"), inputs, back)
         _apply_counts(active, reply.get("calls"))
         _apply_args(inputs, reply.get("args"))
+        _apply_mirrors(encoder.mirrors, reply.get("mirrors"))
         if type(reply.get("grad_enabled")) is bool and reply["grad_enabled"] != torch.is_grad_enabled():
             torch.set_grad_enabled(reply["grad_enabled"])
     except (WireError, RuntimeError, TypeError, ValueError, KeyError, IndexError):
