@@ -291,3 +291,58 @@ def test_a_broken_string_table(tmp_path, entry, problem):
 def test_string_markers_belong_in_code_cells(tmp_path):
     path = write_lesson(tmp_path, texts("{{t:label}}", "x", "y"), *good_cells(), front=front_with_strings(LABEL))
     assert "{{t:…}} is for code cells" in refusal(path)
+
+
+COMMENT = "    cmt_double:\n      en: twice the input\n      ja: 入力の 2 倍\n      ko: 입력의 두 배\n"
+
+
+@pytest.mark.parametrize("source, line, comment", [
+    ("y = 2 * x  # twice the input", 1, "# twice the input"),
+    ("x = 1\n# Double it.\ny = 2 * x", 2, "# Double it."),
+    ("y = 2 * x  # {{t:cmt_double}}, then more", 1, "# {{t:cmt_double}}, then more"),
+    ("%time y = 2\ny = 2 * x  # twice the input", 2, "# twice the input"),
+])
+def test_an_english_comment_in_a_shared_code_cell(tmp_path, source, line, comment):
+    path = write_lesson(tmp_path, *good_cells(), code(f"x = 1.5\n{source}\nprint(y)  # {{{{t:cmt_double}}}}"),
+                        front=front_with_strings(COMMENT))
+    message = refusal(path)
+    assert_names(message, 7, "x = 1.5")
+    assert f"line {line + 1} has the comment {comment!r}" in message
+    assert "ja and ko notebooks would show in English" in message
+    assert message.count("has the comment") == 1, message  # the {{t:…}} comment at the end is fine
+
+
+def test_an_english_comment_in_the_solution_is_refused_too(tmp_path):
+    answer = ANSWER.replace("return 2 * x0", "return 2 * x0  # twice the input")
+    path = write_lesson(tmp_path, texts("E", "E", "E"), code(answer, answer_meta()), code(TEST, graded_meta()))
+    message = refusal(path)
+    assert_names(message, 4, "def double(x0):")
+    assert "'# twice the input'" in message
+
+
+@pytest.mark.parametrize("source", [
+    "y = 2 * x  # {{t:cmt_double}}",                       # the marker: each notebook gets its language
+    "# {{t:cmt_double}}\ny = 2 * x",
+    "y = 2 * x  # (1, 2) -> 2.0, 4.0",                      # no words
+    "y = 2 * x  # x",                                       # one letter: a name
+    "import os  # noqa: F401\ny = 2 * x  # type: ignore",   # tool pragmas
+    "# fmt: off\ny = 2 * x\n# fmt: on",
+    "y = '# a string, not a comment'",
+])
+def test_comments_a_shared_code_cell_may_have(tmp_path, source):
+    path = write_lesson(tmp_path, *good_cells(), code(f"x = 1.5\n{source}\nprint(y)  # {{{{t:cmt_double}}}}"),
+                        front=front_with_strings(COMMENT))
+    outputs = coursebuild.build([path], CONFIG)
+    ja = outputs[coursebuild.notebook_path("notebooks", "ja", "01_tiny")].decode()
+    assert "# 入力の 2 倍" in ja and "{{t:" not in ja
+
+
+def test_english_comments_in_hidden_tests_and_in_cells_with_lang_are_allowed(tmp_path):
+    test = TEST.replace("### BEGIN HIDDEN TESTS\n", "### BEGIN HIDDEN TESTS\n# a negative input, for the instructor\n")
+    answer = ANSWER.replace("    ### BEGIN SOLUTION\n", "    # YOUR CODE HERE\n    ### BEGIN SOLUTION\n")
+    path = write_lesson(tmp_path, texts("E", "E", "E"), code(answer, answer_meta()), code(test, graded_meta()),
+                        code("y = 2  # English for the English notebook", lang="en"),
+                        code("y = 2  # 日本語のノートブックには日本語", lang="ja"),
+                        code("y = 2  # 한국어 노트북에는 한국어", lang="ko"))
+    outputs = coursebuild.build([path], CONFIG)
+    assert "a negative input" in outputs[coursebuild.notebook_path("solutions", "ja", "01_tiny")].decode()

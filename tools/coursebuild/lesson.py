@@ -12,6 +12,7 @@ from nbgrader.nbgraderformat import ValidationError as NbgraderValidationError
 from nbgrader.nbgraderformat.common import SchemaMismatchError
 from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 
+from .comments import check_comments
 from .config import LANGUAGES, ROOT
 from .formulas import LABEL_PATTERN, display_formulas
 from .markers import HIDDEN_MARKERS
@@ -103,6 +104,7 @@ def read_lesson(path: Path) -> Lesson:
     cells = [_source_cell(i, cell, errors) for i, cell in enumerate(nb.cells)]
     lesson = Lesson(path=path, titles=titles, cells=cells, strings=strings)
     _check_strings(lesson, course.get("strings"), errors)
+    check_comments(lesson, errors.add)
     if not errors:
         groups = _check_language_groups(lesson, errors)
         check_groups(groups, errors.add)
