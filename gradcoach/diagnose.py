@@ -399,8 +399,9 @@ def rule_common_factor(c: Comparison):
         return c.fail("sign_flipped", name=c.name)
     frac = compare.as_simple_fraction(ratio, g.size)
     if frac and abs(ratio - 1) > 1e-3 and g.size > 1:
-        if k is not None and k in {b.numel() for b in c.bases} | {c.out_arr.size}:
-            return c.fail("constant_factor_sum_mean", name=c.name, factor=frac, hint=" " + t("hint_sum_mean", k=k))
+        # the message cites .grad's record of one backward(): only when the gradient was read from .grad
+        if c.from_grad and k is not None and k in {b.numel() for b in c.bases} | {c.out_arr.size}:
+            return c.fail("constant_factor_sum_mean", name=c.name, factor=frac, hint=t("hint_sum_mean", k=k))
         return c.fail("constant_factor", name=c.name, factor=frac)
     return None
 
@@ -574,10 +575,10 @@ def _diagnose_projections(c: Comparison):
         if abs(ratio + 1) <= 1e-3:
             return c.fail("sign_flipped", name=c.name)
         inverse = round(1 / ratio)
-        if k in sizes or (inverse in sizes and abs(ratio * inverse - 1) <= 1e-3):
+        if c.from_grad and (k in sizes or (inverse in sizes and abs(ratio * inverse - 1) <= 1e-3)):
             factor = str(k) if k in sizes else f"1/{inverse}"
             return c.fail("constant_factor_sum_mean", name=c.name, factor=factor,
-                          hint=" " + t("hint_sum_mean", k=k if k in sizes else inverse))
+                          hint=t("hint_sum_mean", k=k if k in sizes else inverse))
         twelfths = round(ratio * 12)  # the probes measure a ratio to ~1e-5: snap it to a simple fraction
         frac = compare.as_simple_fraction(twelfths / 12 if abs(ratio * 12 - twelfths) <= 1e-3 * abs(ratio * 12)
                                           else ratio, 2)
