@@ -126,8 +126,9 @@ def confirm(label, got, expected, *, atol=None, rtol=None, name=None):
 def _raise_if_failed(report: Report):
     __tracebackhide__ = True
     if not report.passed:
-        raise GradcoachAssertionError("\n".join([t("assert_header", label=report.label)] + report.messages),
-                                      codes=report.codes, label=report.label)
+        header = t("assert_header", label=report.label) if report.label else t("assert_header_plain")
+        raise GradcoachAssertionError("\n".join([header] + report.messages), codes=report.codes,
+                                      label=report.label or None)
     return report
 
 

@@ -131,7 +131,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         v = _numbers(v, "v")
     inputs = _as_tuple(inputs)
     names = _names(f, len(inputs))
-    report = Report(kind, label or t("label_default"), False, reveal=reveal)
+    report = Report(kind, label or "", False, reveal=reveal)  # no label: the title says what was checked
     if got is not None:  # a gradient handed in, not read from .grad: not necessarily autograd's
         report.got_header = "col_yours"
     for name, x in zip(names, inputs, strict=True):

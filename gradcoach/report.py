@@ -74,7 +74,7 @@ class Report:
     def _title(self) -> str:
         key = {"second": "report_title_second", "formula": "report_title_formula",
                "value": "report_title_value"}.get(self.kind, "report_title")
-        return f"{t(key)}{t('title_sep')}{self.label}"  # a full-width colon in Japanese
+        return f"{t(key)}{t('title_sep')}{self.label}" if self.label else t(key)  # a full-width colon in Japanese
 
     def _summary(self) -> str:
         if not self.passed:

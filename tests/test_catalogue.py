@@ -145,7 +145,7 @@ def test_autograde_messages_are_read_from_its_catalogue_with_english_for_an_unkn
 
 def test_catalogues_use_the_glossary_term_for_gradient():
     for lang in TRANSLATED:
-        assert terms()["gradient"][lang] in load(lang)["label_default"]
+        assert terms()["gradient"][lang] in load(lang)["report_title"]
 
 
 def test_glossary_entries_name_the_term_in_every_language():

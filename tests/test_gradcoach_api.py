@@ -169,9 +169,23 @@ def test_a_failed_assertion_carries_its_diagnosis_codes_for_the_class_report():
     x = torch.tensor(1.5, requires_grad=True)
     (x ** 2).backward()
     with pytest.raises(gc.GradcoachAssertionError) as info:
-        gc.assert_grad(x, lambda x: x ** 2, expected=lambda x: -2 * x, got=x.grad)
+        gc.assert_grad(x, lambda x: x ** 2, expected=lambda x: -2 * x, got=x.grad, label="d(x**2)/dx")
     assert info.value.codes and all(isinstance(c, str) for c in info.value.codes)
-    assert info.value.label
+    assert info.value.label == "d(x**2)/dx" and str(info.value).startswith(gc.t("assert_header", label="d(x**2)/dx"))
+
+
+def test_a_check_without_a_label_says_what_was_checked_without_repeating_it():
+    """Not "Gradient check: gradient" (round-7 ja/ko reviews): the title alone, a header without a label."""
+    import torch
+
+    import gradcoach as gc
+
+    x = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    (x ** 2).backward()
+    assert str(gc.check(x, lambda x: x ** 2, lambda x: 2 * x)).splitlines()[0] == gc.t("report_title")
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_grad(x, lambda x: x ** 2, expected=lambda x: -2 * x)
+    assert info.value.label is None and str(info.value).splitlines()[0] == gc.t("assert_header_plain")
 
 
 def test_a_broken_rule_names_its_rule_as_code():
