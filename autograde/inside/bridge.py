@@ -9,7 +9,10 @@ need: ``requires_grad``, ``is_leaf``, ``.grad``, the ``grad_fn`` chain, which ar
 reaches and its Jacobian with respect to them, what the call did to the arguments, and how often
 it called the functions the test's rules watch). An object of a class the notebook defines
 (lesson 07's ``Value``) goes as a snapshot of its attributes, the objects it points to by
-handle, so that the checker can walk a graph and call the object's methods here. Nothing here decides a score: a student who
+handle, so that the checker can walk a graph and call the object's methods here. A test's torch
+modules and optimizers arrive as mirrors (inside/mirror.py): copies kept here across calls, with
+the checker's state before a call and theirs sent back after it; other objects a call returns go
+by handle. Nothing here decides a score: a student who
 rewrites this routine can only misreport their own answer's data.
 """
 from __future__ import annotations
@@ -424,7 +427,6 @@ def _mirror_state(value) -> dict:
 
 
 def _b64decode(raw):
-    import base64
     return base64.b64decode(raw or "")
 
 

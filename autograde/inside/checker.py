@@ -5,7 +5,8 @@ uid of its own, from the zygote's pristine torch, NumPy and gradcoach; no studen
 here. A test cell's names resolve in this kernel's namespace first; a name it does not define is
 looked up in the student's kernel (:class:`Namespace`): a tensor or number comes across as data,
 a function or class as a :class:`Remote`, an object of a class the notebook defines as a
-:class:`Snapshot` (its attributes as data, read afresh after any of the student's code ran). Calling a Remote (what ``gc.answer``, ``gc.call`` and
+:class:`Snapshot` (its attributes as data, read afresh after any of the student's code ran). A
+torch module or optimizer the test hands over is mirrored there (inside/mirror.py). Calling a Remote (what ``gc.answer``, ``gc.call`` and
 ``gc.formula_only`` do) sends the arguments as data, runs the student's function *there* under
 the rules the test has active (``gc.require``/``forbid``/``count_calls``), and rebuilds the
 result here from data: values, ``.grad``, ``requires_grad``, ``is_leaf``, the ``grad_fn`` name
