@@ -162,11 +162,9 @@ class _Objects:
         mid = _MIRROR_OF.get(id(value))
         if mid is not None and _MIRRORS.get(mid) is value:
             return {"t": "mirror", "m": mid, "path": ""}
-        if isinstance(value, torch.nn.Module):
-            for mid, root in _MIRRORS.items():
-                for name, sub in root.named_modules() if isinstance(root, torch.nn.Module) else ():
-                    if sub is value:
-                        return {"t": "mirror", "m": mid, "path": name}
+        part = mirror.part_of(_MIRRORS, value)
+        if part is not None:
+            return {"t": "mirror", "m": part[0], "path": part[1]}
         if not _snapshottable(value):
             if callable(value) or isinstance(value, (type, types.ModuleType)):
                 return None
@@ -408,22 +406,13 @@ def _load_mirrors(specs: list) -> list:
 
 
 def _mirror_param(mid, name):
-    return dict(_MIRRORS[mid].named_parameters()).get(name)
-
-
-def _mirror_where(p):
-    for mid, value in _MIRRORS.items():
-        if isinstance(value, torch.nn.Module):
-            for name, q in value.named_parameters():
-                if q is p:
-                    return [mid, name]
-    return None
+    return mirror.param_of(_MIRRORS, mid, name)
 
 
 def _mirror_state(value) -> dict:
     if isinstance(value, torch.nn.Module):
         return mirror.module_state(value)
-    return mirror.optimizer_state(value, _mirror_where)
+    return mirror.optimizer_state(value, lambda p: mirror.owner_of(_MIRRORS, p))
 
 
 def _b64decode(raw):

@@ -304,25 +304,11 @@ def _mirror_id(value) -> int:
     return mid
 
 
-def _within(value):
-    """A submodule of a module mirrored already (``model[0]``) goes as a part of that mirror, so that
-    both name one object in the student's kernel: ``(mirror id, path)``, or ``(None, "")``."""
-    if isinstance(value, torch.nn.Module):
-        for mid, root in list(_MIRRORED.items()):
-            if isinstance(root, torch.nn.Module):
-                for name, sub in root.named_modules():
-                    if sub is value and name:
-                        return mid, name
-    return None, ""
-
-
 def _owner(p) -> list:
     """``[mirror id, name]`` of a parameter of one of the modules mirrored so far."""
-    for mid, value in list(_MIRRORED.items()):
-        if isinstance(value, torch.nn.Module):
-            for name, q in value.named_parameters():
-                if q is p:
-                    return [mid, name]
+    found = mirror.owner_of(_MIRRORED, p)
+    if found is not None:
+        return found
     raise TypeError("an optimizer handed to the student's function must update parameters of a torch.nn.Module "
                     "that the test hands over too")
 
@@ -348,12 +334,6 @@ def _mirror_specs(mids: list) -> list:
     return specs
 
 
-def _param_of(mid, name):
-    module = _MIRRORED.get(mid) if type(mid) is int else None
-    return dict(module.named_parameters()).get(name) if isinstance(module, torch.nn.Module) and type(name) is str \
-        else None
-
-
 def _apply_mirrors(mids: list, states) -> None:
     """What the call did to the mirrors, done to the test's own modules and optimizers."""
     if type(states) is not dict:
@@ -366,7 +346,7 @@ def _apply_mirrors(mids: list, states) -> None:
         if isinstance(value, torch.nn.Module):
             mirror.apply_module_state(value, state)
         else:
-            mirror.apply_optimizer_state(value, state, _param_of)
+            mirror.apply_optimizer_state(value, state, lambda mid, name: mirror.param_of(_MIRRORED, mid, name))
 
 
 _HELD: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
@@ -439,7 +419,8 @@ class _Args:
         if isinstance(value, Held):
             return {"t": "held", "h": object.__getattribute__(value, "_ag_h")}
         if mirror.is_mirrored(value):
-            mid, path = _within(value) if value not in _MIRROR_IDS else (None, "")
+            # a submodule of a module mirrored already (model[0]) is a part of that mirror: one object there
+            mid, path = (mirror.part_of(_MIRRORED, value) if value not in _MIRROR_IDS else None) or (None, "")
             if mid is None:
                 mid = _mirror_id(value)
             if mid not in self.mirrors:

@@ -32,6 +32,36 @@ def is_mirrored(value) -> bool:
     return isinstance(value, (torch.nn.Module, torch.optim.Optimizer))
 
 
+def _modules(table: dict):
+    return [(mid, m) for mid, m in list(table.items()) if isinstance(m, torch.nn.Module)]
+
+
+def part_of(table: dict, value):
+    """``(mirror id, path)`` of ``value`` as a submodule of a module in ``table`` (id -> object), or None."""
+    if isinstance(value, torch.nn.Module):
+        for mid, root in _modules(table):
+            for name, sub in root.named_modules():
+                if sub is value:
+                    return mid, name
+    return None
+
+
+def owner_of(table: dict, p):
+    """``[mirror id, name]`` of a parameter of a module in ``table``, or None."""
+    for mid, module in _modules(table):
+        for name, q in module.named_parameters():
+            if q is p:
+                return [mid, name]
+    return None
+
+
+def param_of(table: dict, mid, name):
+    """The parameter ``name`` of the module ``table[mid]``, or None."""
+    module = table.get(mid) if type(mid) is int else None
+    return dict(module.named_parameters()).get(name) if isinstance(module, torch.nn.Module) and \
+        type(name) is str else None
+
+
 def module_bytes(module: torch.nn.Module) -> str:
     """The module pickled as the student's kernel gets it: a copy without the test's hooks (a
     test's hook watches the test's own module and may not pickle)."""
