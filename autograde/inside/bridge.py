@@ -412,7 +412,8 @@ def _mirror_param(mid, name):
 def _mirror_state(value) -> dict:
     if isinstance(value, torch.nn.Module):
         return mirror.module_state(value)
-    return mirror.optimizer_state(value, lambda p: mirror.owner_of(_MIRRORS, p))
+    owners = mirror.owners(_MIRRORS)
+    return mirror.optimizer_state(value, lambda p: owners.get(id(p)))
 
 
 def _b64decode(raw):

@@ -304,20 +304,29 @@ def _mirror_id(value) -> int:
     return mid
 
 
-def _owner(p) -> list:
-    """``[mirror id, name]`` of a parameter of one of the modules mirrored so far."""
-    found = mirror.owner_of(_MIRRORED, p)
-    if found is not None:
-        return found
-    raise TypeError("an optimizer handed to the student's function must update parameters of a torch.nn.Module "
-                    "that the test hands over too")
-
-
 def _mirror_specs(mids: list) -> list:
     """What the student's kernel needs of each mirror in this call: a copy the first time (or when
-    the module's structure changed), then its state; modules first, their optimizers after."""
+    the module's structure changed), then its state. ``mids`` gains the modules its optimizers
+    update (whose state they change) and is put in the order states are applied: modules first."""
+    owners = mirror.owners(_MIRRORED)
+
+    def where(p) -> list:
+        found = owners.get(id(p))
+        if found is None:
+            raise TypeError("an optimizer handed to the student's function must update parameters of a "
+                            "torch.nn.Module that the test hands over too")
+        return found
+
+    for mid in list(mids):
+        if isinstance(_MIRRORED[mid], torch.optim.Optimizer):
+            for group in _MIRRORED[mid].param_groups:
+                for p in group["params"]:
+                    owner = where(p)[0]
+                    if owner not in mids:
+                        mids.append(owner)
+    mids.sort(key=lambda m: isinstance(_MIRRORED[m], torch.optim.Optimizer))
     specs = []
-    for mid in sorted(mids, key=lambda m: isinstance(_MIRRORED[m], torch.optim.Optimizer)):
+    for mid in mids:
         value = _MIRRORED[mid]
         if isinstance(value, torch.nn.Module):
             spec = {"m": mid, "state": mirror.module_state(value)}
@@ -326,19 +335,20 @@ def _mirror_specs(mids: list) -> list:
                 spec["pickle"] = mirror.module_bytes(value)
                 _SENT[mid] = shape
         else:
-            spec = {"m": mid, "state": mirror.optimizer_state(value, _owner)}
+            spec = {"m": mid, "state": mirror.optimizer_state(value, where)}
             if mid not in _SENT:
-                spec.update(mirror.optimizer_spec(value, _owner))
+                spec.update(mirror.optimizer_spec(value, where))
                 _SENT[mid] = True
         specs.append(spec)
     return specs
 
 
 def _apply_mirrors(mids: list, states) -> None:
-    """What the call did to the mirrors, done to the test's own modules and optimizers."""
+    """What the call did to the mirrors, done to the test's own modules and optimizers (``mids`` in
+    :func:`_mirror_specs`'s order)."""
     if type(states) is not dict:
         return
-    for mid in sorted(mids, key=lambda m: isinstance(_MIRRORED[m], torch.optim.Optimizer)):
+    for mid in mids:
         state = states.get(str(mid))
         if state is None:
             continue
@@ -469,12 +479,6 @@ def _call(remote: Remote, args, kwargs):
     hooks = torch._C._autograd._top_saved_tensors_default_hooks(False)  # a test's saved_tensors_hooks
     payload = {"op": "call", "fn": remote._ref, "args": encoder.encode(list(args)),
                "kwargs": encoder.encode(dict(kwargs))}
-    for optimizer in [_MIRRORED[m] for m in encoder.mirrors if isinstance(_MIRRORED[m], torch.optim.Optimizer)]:
-        for group in optimizer.param_groups:  # the modules an optimizer updates go too, whose state it changes
-            for p in group["params"]:
-                mid = _owner(p)[0]
-                if mid not in encoder.mirrors:
-                    encoder.mirrors.append(mid)
     payload.update({"mirrors": _mirror_specs(encoder.mirrors),
                     "rules": [{"kind": "forbid" if r.kind == "forbid" else "count", "names": list(r.names),
                                "why": r.why} for r in active],

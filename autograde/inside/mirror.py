@@ -46,13 +46,9 @@ def part_of(table: dict, value):
     return None
 
 
-def owner_of(table: dict, p):
-    """``[mirror id, name]`` of a parameter of a module in ``table``, or None."""
-    for mid, module in _modules(table):
-        for name, q in module.named_parameters():
-            if q is p:
-                return [mid, name]
-    return None
+def owners(table: dict) -> dict:
+    """id(parameter) -> ``[mirror id, name]`` for every parameter of the modules in ``table``."""
+    return {id(p): [mid, name] for mid, module in _modules(table) for name, p in module.named_parameters()}
 
 
 def param_of(table: dict, mid, name):
@@ -160,8 +156,11 @@ def optimizer_spec(optimizer: torch.optim.Optimizer, where) -> dict:
 
 def optimizer_state(optimizer: torch.optim.Optimizer, where) -> dict:
     hyper = [plain({k: v for k, v in group.items() if k != "params"}) for group in optimizer.param_groups]
-    state = [[*where(p), plain({k: v for k, v in s.items() if type(k) is str})] for p, s in optimizer.state.items()
-             if type(s) is dict and where(p) is not None]
+    state = []
+    for p, s in optimizer.state.items():
+        at = where(p)
+        if type(s) is dict and at is not None:
+            state.append([*at, plain({k: v for k, v in s.items() if type(k) is str})])
     return {"hyper": hyper, "state": state}
 
 
