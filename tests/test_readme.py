@@ -15,9 +15,6 @@ from _tools import load_tool
 ROOT = Path(__file__).resolve().parents[1]
 
 READMES = {"en": "README.md", "ja": "README.ja.md", "ko": "README.ko.md"}
-PLACEHOLDERS = ("<!-- gradcoach-example -->", "<!-- bench:gradcoach -->", "<!-- bench:notebooks -->",
-                "<!-- bench:grading -->", "<!-- bench:colab -->", "<!-- bench:mutations -->",
-                "<!-- bench:scaling -->")
 SCREENSHOT = ROOT / "docs" / "img" / "lesson.png"
 
 
@@ -30,7 +27,7 @@ def lessons():
 def table_rows(text):
     """The lesson table's rows by lesson number; benchmark tables (whose first column may be a
     two-digit worker count) are left out."""
-    text = re.sub(r"<!-- bench:([\w-]+) -->.*?<!-- /bench:\1 -->", "", text, flags=re.S)
+    text = load_tool("bench").strip_blocks(text)
     return {m.group(1): m.group(0) for m in re.finditer(r"^\| (\d\d) \|.*$", text, re.M)}
 
 
@@ -51,9 +48,15 @@ def test_readme_lists_every_lesson_with_three_working_colab_links(lang):
 
 @pytest.mark.parametrize("lang", READMES)
 def test_readme_has_the_places_for_the_example_and_the_benchmarks(lang):
+    """One gradcoach example, and one table for each benchmark section (tools/bench_<name>.py)."""
     text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
-    for placeholder in PLACEHOLDERS:
-        assert text.count(placeholder) == 1, f"{READMES[lang]}: {placeholder} should appear once"
+    assert text.count("<!-- gradcoach-example -->") == 1, f"{READMES[lang]}: the gradcoach example's place"
+    bench = load_tool("bench")
+    blocks = bench.readme_blocks(text)
+    for name in bench.sections():
+        assert len(blocks.get(name, ())) == 1, f"{READMES[lang]}: one <!-- bench:{name} --> table"
+        assert blocks[name][0].strip(), f"{READMES[lang]}: the {name} table is empty: run `make bench`"
+    assert set(blocks) <= set(bench.sections()), f"{READMES[lang]}: a table for no benchmark"
 
 
 @pytest.mark.parametrize("lang", READMES)
@@ -96,9 +99,9 @@ def test_readme_mutation_table_matches_the_cases(lang):
     """The table counts what tests/test_exercise_mutations.py enforces (every wrong case caught, every
     correct one accepted), so it is checked against the cases, not re-run here."""
     text = (ROOT / READMES[lang]).read_text(encoding="utf-8")
-    block = re.search(r"<!-- bench:mutations -->\n(.*?)\n<!-- /bench:mutations -->", text, re.S)
-    assert block, f"{READMES[lang]}: no mutation table"
-    rows = "\n".join(line for line in block.group(1).splitlines() if line.startswith("|"))
+    blocks = load_tool("bench").readme_blocks(text).get("mutations")
+    assert blocks, f"{READMES[lang]}: no mutation table"
+    rows = "\n".join(line for line in blocks[0].splitlines() if line.startswith("|"))
     bench = load_tool("bench_mutations")
     assert rows == bench.table(bench.expected_rows()), (f"{READMES[lang]}: the mutation table is stale: run "
                                             "`make bench BENCH_ARGS='--only mutations --readme'`")

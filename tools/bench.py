@@ -20,16 +20,43 @@ ROOT = TOOLS.parent
 READMES = ("README.md", "README.ja.md", "README.ko.md")
 
 
+BLOCK = r"<!-- bench:(?P<name>{name}) -->\n?(?P<body>.*?)\n?<!-- /bench:(?P=name) -->"
+
+
+def readme_blocks(text: str) -> dict[str, list[str]]:
+    """Every ``<!-- bench:NAME -->…<!-- /bench:NAME -->`` block of a README: ``{NAME: [body, …]}``."""
+    blocks: dict[str, list[str]] = {}
+    for m in re.finditer(BLOCK.format(name=r"[\w-]+"), text, re.S):
+        blocks.setdefault(m["name"], []).append(m["body"])
+    return blocks
+
+
+def strip_blocks(text: str) -> str:
+    """The README without its benchmark tables."""
+    return re.sub(BLOCK.format(name=r"[\w-]+"), "", text, flags=re.S)
+
+
+def check_places(names) -> None:
+    """Refuse, before anything runs, a section whose table has no single place in every README."""
+    missing = [f"{readme}: <!-- bench:{name} --> … <!-- /bench:{name} -->" for readme in READMES
+               for name in names
+               if len(readme_blocks((ROOT / readme).read_text(encoding="utf-8")).get(name, ())) != 1]
+    if missing:
+        raise SystemExit("each table needs exactly one place in each README (nothing was written):\n  "
+                         + "\n  ".join(missing))
+
+
 def write_readmes(tables: dict[str, str]) -> None:
-    """Put each table after its ``<!-- bench:NAME -->`` marker (replacing the previous one, which
-    ends at ``<!-- /bench:NAME -->``)."""
+    """Put each table between its ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` markers,
+    replacing the previous one."""
+    check_places(tables)
     for readme in READMES:
         path = ROOT / readme
         text = path.read_text(encoding="utf-8")
         for name, table in tables.items():
             block = f"<!-- bench:{name} -->\n{table.strip()}\n<!-- /bench:{name} -->"
-            pattern = re.compile(rf"<!-- bench:{name} -->(?:.*?<!-- /bench:{name} -->)?", re.S)
-            text = pattern.sub(lambda _, block=block: block, text, count=1)
+            text = re.sub(BLOCK.format(name=re.escape(name)), lambda _, block=block: block, text,
+                          count=1, flags=re.S)
         path.write_text(text, encoding="utf-8")
 
 
@@ -51,6 +78,8 @@ def main(argv: list | None = None) -> int:
             doc = (importlib.import_module(module).__doc__ or "").strip().splitlines()
             print(f"{name}: {doc[0] if doc else ''}")
         return 0
+    if args.readme:
+        check_places(args.only or available)
     tables = {}
     for name in args.only or available:
         module = importlib.import_module(available[name])
