@@ -2,6 +2,7 @@
 to English labels (never empty boxes) where no CJK font is installed, as in a fresh Colab."""
 import io
 import logging
+import os
 import warnings
 
 import matplotlib
@@ -14,7 +15,17 @@ from matplotlib import font_manager  # noqa: E402
 
 from gradcoach import plotting  # noqa: E402
 
-CJK_INSTALLED = any("CJK" in f.name for f in font_manager.fontManager.ttflist)
+# Asked of the system, as use_cjk_font does: matplotlib's cached font list can predate an apt-get
+# install of the fonts, so it is not a reliable answer.
+CJK_FILES = sorted(p for p in font_manager.findSystemFonts() if "CJK" in p.upper())
+CJK_INSTALLED = bool(CJK_FILES)
+MPL_DATA = os.path.realpath(matplotlib.get_data_path()) + os.sep
+
+
+def bundled_fonts():
+    """The fonts matplotlib ships (DejaVu, STIX, Computer Modern and, since 3.10, "Last Resort",
+    whose boxes cover every code point): all that a fresh Colab's matplotlib knows."""
+    return [f for f in font_manager.fontManager.ttflist if os.path.realpath(f.fname).startswith(MPL_DATA)]
 
 
 def draw_all(lang):
@@ -79,9 +90,8 @@ def test_the_strict_render_does_catch_a_missing_glyph(caplog):
 
 
 def test_without_a_cjk_font_labels_fall_back_to_english_with_a_note(monkeypatch, capsys, caplog):
-    """A fresh Colab: matplotlib knows only Latin fonts and the system has no CJK font either."""
-    latin = [f for f in font_manager.fontManager.ttflist if "DejaVu" in f.name or "Liberation" in f.name]
-    monkeypatch.setattr(font_manager.fontManager, "ttflist", latin)
+    """A fresh Colab: matplotlib knows only the fonts it ships and the system has no CJK font either."""
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", bundled_fonts())
     monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
     assert plotting.use_cjk_font("ja") is None
     fig = draw_all("ja")
@@ -97,11 +107,20 @@ def test_a_cjk_font_installed_after_matplotlib_started_is_found(monkeypatch):
     """apt-get install fonts-noto-cjk in a running Colab: no restart needed."""
     if not CJK_INSTALLED:
         pytest.skip("no CJK font installed (Debian: apt-get install fonts-noto-cjk)")
-    cjk_files = sorted({f.fname for f in font_manager.fontManager.ttflist if "CJK" in f.name})
-    latin = [f for f in font_manager.fontManager.ttflist if "CJK" not in f.name]
-    monkeypatch.setattr(font_manager.fontManager, "ttflist", latin)
-    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: cjk_files)
-    assert plotting.use_cjk_font("ko") is not None
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", bundled_fonts())
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: CJK_FILES)
+    assert "CJK" in plotting.use_cjk_font("ko")
+
+
+def test_matplotlibs_last_resort_font_is_never_taken_for_a_cjk_font(monkeypatch):
+    """Its character map covers every code point, but it draws each one as a box."""
+    last_resort = [f for f in bundled_fonts() if f.name.lower().startswith("last resort")]
+    if not last_resort:
+        pytest.skip("this matplotlib ships no Last Resort font")
+    assert plotting._label_chars("ko") <= plotting._charmap(last_resort[0]), "it would pass the charmap test"
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", bundled_fonts())
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    assert plotting.use_cjk_font("ko") is None
 
 
 def test_cjk_font_is_a_fallback_after_the_latin_font():
