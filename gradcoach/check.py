@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import warnings
 
 import torch
@@ -360,14 +361,24 @@ def _directional(report, fd, gots, exps, s_atol, s_rtol, fd_atol, fd_rtol):
 
 # -- values (not gradients) ---------------------------------------------------------------------
 
+CODE_NAME = re.compile(r"[A-Za-z_][\w.]*(\(.*\))?(\[.*\])?")
+
+
 def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     """``got`` (a student's tensor or number) against ``expected``: the engine of ``confirm`` and
     ``assert_close``. Shapes must match (a 0-d and a one-element tensor count as equal); with
     ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
+    report = _value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name, reveal=reveal, each=each)
+    if type(name) is str and not CODE_NAME.fullmatch(name):  # a name in words ("number of saved tensors"), not code
+        report.messages = [m.replace(f"`{name}`", name) for m in report.messages]
+    return report
+
+
+def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):
     if label is not None and type(label) is not str:
         raise usage_error("usage_label", kind=describe(label))
     atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
-    report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_analytic")
+    report = Report("value", label or name, False, reveal=reveal, got_header="col_yours", ref_header="col_expected")
     g = _student_f64(report, name, got)
     if g is None:
         return report
@@ -459,6 +470,8 @@ def _window_start(ok) -> int:
 
 
 def _short(arr, start: int = 0) -> str:
+    if arr.ndim == 2 and arr.shape[0] > 1 and arr.shape[1] <= SHOWN and arr.size <= 4 * SHOWN:
+        return "[" + ", ".join(_short(row) for row in arr) + "]"  # a small matrix row by row: which row is wrong shows
     flat = arr.reshape(-1)
     shown = ", ".join(fmt(x) for x in flat[start:start + SHOWN])
     text = ("…, " if start > 0 else "") + shown + (", …" if flat.size > start + SHOWN else "")

@@ -64,7 +64,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     footer: list[str] = field(default_factory=list)
     reveal: bool = True
-    got_header: str = "col_autograd"
+    got_header: str = "col_grad"  # what backward() left in .grad, which need not be autograd's answer
     ref_header: str = "col_analytic"
 
     def __bool__(self) -> bool:
@@ -85,7 +85,9 @@ class Report:
         with_analytic = any(b.analytic is not None for b in self.blocks)
         if with_analytic and self.notes:  # passed on autograd vs analytic; FD disagreed (a kink)
             return t("summary_pass_no_fd", n=n)
-        return t("summary_pass" if with_analytic else "summary_pass_two", n=n)
+        if not with_analytic:
+            return t("summary_pass_two", n=n)
+        return t("summary_pass" if self.kind == "grad" else "summary_pass_same", n=n)  # second derivatives, H·v, formulas
 
     def _headers(self) -> list[str]:
         return [t(k) for k in ("col_input", "col_point", self.got_header, self.ref_header,

@@ -245,3 +245,47 @@ def test_a_zero_reference_has_no_relative_error_in_the_report():
     rows = [line.split() for line in text.splitlines() if line.startswith("t[")]
     assert "nan" not in text
     assert rows[0][6] == "—" and rows[1][6] != "—"
+
+
+def _header(report):
+    return next(line for line in str(report).splitlines() if line.startswith(i18n.t("col_input")))
+
+
+def test_a_check_of_grad_heads_its_column_dot_grad_not_autograd():
+    """The column holds what backward() left in .grad: in lesson 04's `.data` example it is marked
+    WRONG while the message says autograd, run again, agrees. Headed "autograd", the two contradict."""
+    gc.set_language("en")
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (3 * x).sum().backward()  # a gradient from another computation
+    report = gc.check(x, lambda x: x.exp().sum(), lambda x: x.exp())
+    header = _header(report).split()
+    assert ".grad" in header and "autograd" not in header
+    assert not report and "autograd agrees" in " ".join(report.messages)
+
+
+def test_second_derivative_and_formula_checks_do_not_call_their_values_a_gradient():
+    gc.set_language("en")
+    x = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    second = str(gc.check_second(x, lambda x: x ** 3, lambda x: 6 * x, got=torch.tensor(18.0, dtype=torch.float64)))
+    formula = str(gc.check_formula(lambda x: x ** 3, lambda x: 3 * x ** 2, at=2.0))
+    (x ** 3).backward()
+    first = str(gc.check(x, lambda x: x ** 3, lambda x: 3 * x ** 2))
+    assert "same values" in second and "same values" in formula and "same gradient" not in second + formula
+    assert "same gradient" in first
+
+
+def test_a_value_check_heads_its_reference_column_expected_not_analytic():
+    """gc.confirm compares with whatever the lesson computed (a loop, torch.func, an optimizer step)."""
+    for lang in gc.LANGUAGES:
+        gc.set_language(lang)
+        header = _header(gc.confirm("v", torch.tensor([1.0]), torch.tensor([1.0])))
+        assert i18n.t("col_expected") in header and i18n.t("col_analytic") not in header
+    gc.set_language("en")
+
+
+def test_a_value_named_in_words_is_quoted_without_code_marks_and_a_matrix_row_by_row():
+    gc.set_language("en")
+    words = gc.confirm("number of tensors saved for backward", torch.tensor(1.0), torch.tensor(0.0))
+    assert words.messages == ["number of tensors saved for backward is 1, but it should be 0."]
+    code = gc.confirm("jacobian_rows(f, x0)", torch.tensor([[0.0, 1, 6], [0, 1, 6]]), torch.tensor([[2.0, 1, 0], [0, 1, 6]]))
+    assert code.messages == ["`jacobian_rows(f, x0)` is [[0, 1, 6], [0, 1, 6]], but it should be [[2, 1, 0], [0, 1, 6]]."]
