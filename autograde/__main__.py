@@ -13,7 +13,7 @@ from gradcoach_languages import normalise as normalise_lang
 from .cluster import KILLED_WORKER, NOT_RUN, NOT_RUN_REASONS
 from .course import DEFAULT_RELEASE, DEFAULT_ROOT, REPO, SAMPLE_ROOT, Course, CourseError, lesson_sources, release
 from .messages import t
-from .sandbox import HINTS, Limits, SandboxUnavailable, probe, root_mode
+from .sandbox import Limits, SandboxUnavailable, hints_for, probe, root_mode
 
 
 def _course(args) -> Course:
@@ -201,7 +201,7 @@ def cmd_doctor(args) -> int:
         print(t("dr_ready", lang))
         return 0
     print(t("dr_not_ready", lang))
-    for hint in (HINTS if problem else ()):
+    for hint in (hints_for(problem) if problem else ()):
         print("  " + t(hint, lang))
     if course_error is not None:
         print("  " + t("dr_fix_course", lang))

@@ -64,7 +64,7 @@ class SandboxUnavailable(RuntimeError):
         super().__init__(self.message("en"))
 
     def message(self, lang: str) -> str:
-        return "\n".join(t(key, lang, problem=self.problem) for key in UNAVAILABLE_HELP)
+        return "\n".join(t(key, lang, problem=self.problem) for key in ("sb_refused", *hints_for(self.problem)))
 
 
 @dataclass(frozen=True)
@@ -123,9 +123,15 @@ class KernelSettings:
 
 
 #: what a refusal to grade without the sandbox says: the problem, then what to do (autograde/locales)
-UNAVAILABLE_HELP = ("sb_refused", "sb_hint_install", "sb_hint_apparmor", "sb_hint_unsafe")
-#: the hints alone (``doctor`` shows them under a failed check)
-HINTS = UNAVAILABLE_HELP[1:]
+#: what to do, per problem :func:`probe` finds (``doctor`` shows them under a failed check): installing
+#: bwrap helps only where it is missing, AppArmor only where it fails to start
+_HINTS = {"sb_no_bwrap": ("sb_hint_install",), "sb_bwrap_failed": ("sb_hint_apparmor",),
+          "sb_network": ("sb_hint_network",)}
+
+
+def hints_for(problem) -> tuple[str, ...]:
+    """The hint keys for a problem (a :class:`Text` from :func:`probe`), ending with the unsafe way out."""
+    return (*_HINTS.get(getattr(problem, "key", None), ("sb_hint_install", "sb_hint_apparmor")), "sb_hint_unsafe")
 
 
 def _python_roots() -> list[str]:

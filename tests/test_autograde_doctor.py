@@ -88,3 +88,22 @@ def test_doctor_runs_the_real_sandbox_check(tmp_path, capsys):
         assert code == 0 and lines[0].startswith("サンドボックス：正常に動作し")
     else:
         assert code == 1 and lines[0] == t("dr_sandbox_failed", "ja", problem=problem)
+
+
+def test_doctor_where_the_sandbox_reaches_the_network_does_not_advise_installing_bwrap(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "probe", lambda: Text("sb_network"))
+    code, lines = _doctor(capsys, "--course", str(_course(tmp_path)), "doctor")
+    assert code == 1
+    assert "  " + t("sb_hint_network", "ja") in lines and "  " + t("sb_hint_unsafe", "ja") in lines
+    assert "  " + t("sb_hint_install", "ja") not in lines and "  " + t("sb_hint_apparmor", "ja") not in lines
+
+
+def test_refusal_gives_the_hints_of_its_own_problem():
+    from autograde.sandbox import SandboxUnavailable
+
+    missing = SandboxUnavailable(Text("sb_no_bwrap")).message("en")
+    failing = SandboxUnavailable(Text("sb_bwrap_failed", detail="uid map")).message("en")
+    assert missing.startswith(t("sb_refused", "en", problem=t("sb_no_bwrap", "en")))
+    assert t("sb_hint_install", "en") in missing and t("sb_hint_apparmor", "en") not in missing
+    assert t("sb_hint_apparmor", "en") in failing and t("sb_hint_install", "en") not in failing
+    assert all(t("sb_hint_unsafe", "en") in m for m in (missing, failing))
