@@ -172,7 +172,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         k = _index_of(first, inputs, names)
         w = np.ones(tuple(bases[k].shape)) if v is None else value_to_f64(v).reshape(tuple(bases[k].shape))
         fd = second_order(f, bases, k, w)
-        got_names = [f"{n}.grad" if got is None else f"∂²f/∂{names[k]}∂{n}" for n in names]
+        got_names = [f"{n}.grad" if got is None else _second_name(names, k, n, v is not None) for n in names]
         varr = None
     else:
         if v is None and out_arr.size != 1:
@@ -313,6 +313,13 @@ PROBE_Z = 4.0
 #: step of some element spoils an estimate, and a million relu inputs put ~20 elements there at the
 #: first step, ~0.3 at the second, ~0.005 at the third; a wrong gradient fails all three
 REFINE = (64.0, 4096.0)
+
+
+def _second_name(names, k, n, times_v):
+    """What a handed-in second derivative is: ∂²f/∂x∂w, or, times a vector v, H·v (one input)."""
+    if not times_v:
+        return f"∂²f/∂{names[k]}∂{n}"
+    return "H·v" if len(names) == 1 else f"∂(∂f/∂{names[k]}·v)/∂{n}"
 
 
 def _directional(report, fd, gots, exps, s_atol, s_rtol, fd_atol, fd_rtol):

@@ -36,7 +36,7 @@ def test_unknown_language_code_gets_a_clear_message():
 def test_unknown_language_code_is_answered_in_the_language_in_effect():
     gc.set_language("ja")
     try:
-        with pytest.raises(ValueError, match="という言語はありません"):
+        with pytest.raises(ValueError, match="で指定された言語には対応していません"):
             gc.set_language("fr")
     finally:
         gc.set_language("en")
