@@ -122,9 +122,9 @@ class KernelSettings:
                 "bridge": os.path.join(os.path.dirname(home), "bridge")}
 
 
-#: what a refusal to grade without the sandbox says: the problem, then what to do (autograde/locales)
-#: what to do, per problem :func:`probe` finds (``doctor`` shows them under a failed check): installing
-#: bwrap helps only where it is missing, AppArmor only where it fails to start
+#: what to do, per problem :func:`probe` finds (a refusal says the problem, then these; ``doctor`` shows
+#: them under a failed check): installing bwrap helps only where it is missing, AppArmor only where it
+#: fails to start
 _HINTS = {"sb_no_bwrap": ("sb_hint_install",), "sb_bwrap_failed": ("sb_hint_apparmor",),
           "sb_network": ("sb_hint_network",)}
 
