@@ -175,6 +175,20 @@ class Report:
         return "".join(parts)
 
 
+class Passed:
+    """What a test cell shows last when all its visible tests passed (``gc.passed()``): without it a
+    passing cell would show nothing, since its checks raise only on failure."""
+
+    def __str__(self) -> str:
+        return "✔ " + t("tests_passed")
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return ('<div class="gradcoach-passed" style="border-left:4px solid #1a7f37;padding:4px 10px;margin:4px 0;'
+                f'color:#1a7f37;font-weight:bold">{html.escape(str(self))}</div>')
+
+
 def fail(report: Report, code: str, **values) -> Report:
     """Record the diagnosis ``code`` (once) with its message in the notebook's language."""
     report.passed = False

@@ -157,3 +157,29 @@ def test_every_display_formula_is_checked_when_the_solutions_run(executed, case)
     unchecked = sorted({f.label for f in formulas} - set(result.labels))
     assert not unchecked, (f"no passing gradcoach check recorded these labels: {unchecked} "
                            f"(checked: {sorted(result.labels)})")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_student_whose_answers_pass_sees_the_green_line_under_every_test(lang, tmp_path):
+    """Lesson 00's student form with the reference answers filled in: each test cell ends with
+    gc.passed() in the notebook's language (the checks before it raise only on failure)."""
+    from coursebuild.execute import run_notebook
+
+    stem = LESSON_STEMS[0]
+    student = json.loads((ROOT / coursebuild.notebook_path("notebooks", lang, stem)).read_text(encoding="utf-8"))
+    solutions = json.loads((ROOT / coursebuild.notebook_path("solutions", lang, stem)).read_text(encoding="utf-8"))
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in solutions["cells"]
+               if c["metadata"].get("nbgrader", {}).get("solution")}
+    for cell in student["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            cell["source"] = answers[meta["grade_id"]]
+    path = tmp_path / f"{stem}.ipynb"
+    path.write_text(json.dumps(student), encoding="utf-8")
+    nb = run_notebook(str(path)).notebook
+    assert nb is not None and not errors(nb), [describe(c, o) for c, o in errors(nb or {"cells": []})]
+    catalogue = json.loads((ROOT / "gradcoach" / "locales" / f"{lang}.json").read_text(encoding="utf-8"))
+    tests = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    shown = ["".join(o.get("data", {}).get("text/plain", "")) for c in tests for o in c["outputs"]
+             if o["output_type"] == "execute_result"]
+    assert tests and shown == ["✔ " + catalogue["tests_passed"]] * len(tests)

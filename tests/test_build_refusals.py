@@ -113,6 +113,18 @@ def test_answer_cell_without_solution_region(tmp_path):
     assert "has no ### BEGIN SOLUTION" in message
 
 
+@pytest.mark.parametrize("where", ["missing", "inside the hidden tests"])
+def test_test_cell_whose_visible_part_does_not_end_with_gc_passed(tmp_path, where):
+    """Its checks raise only on failure: without gc.passed() last, a passing cell shows nothing."""
+    test = TEST.replace("gc.passed()\n", "")
+    if where == "inside the hidden tests":
+        test = test.replace("### END HIDDEN TESTS", "gc.passed()\n### END HIDDEN TESTS")
+    path = write_lesson(tmp_path, texts("E", "E", "E"), code(ANSWER, answer_meta()), code(test, graded_meta()))
+    message = refusal(path)
+    assert_names(message, 5, "gc.assert_close(gc.answer(double, 1.5), 3.0)")
+    assert "must end with gc.passed()" in message
+
+
 def test_hidden_tests_outside_a_graded_cell(tmp_path):
     path = write_lesson(tmp_path, *good_cells(), code("x = 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS"))
     message = refusal(path)

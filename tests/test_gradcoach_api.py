@@ -289,3 +289,13 @@ def test_a_value_named_in_words_is_quoted_without_code_marks_and_a_matrix_row_by
     assert words.messages == ["number of tensors saved for backward is 1, but it should be 0."]
     code = gc.confirm("jacobian_rows(f, x0)", torch.tensor([[0.0, 1, 6], [0, 1, 6]]), torch.tensor([[2.0, 1, 0], [0, 1, 6]]))
     assert code.messages == ["`jacobian_rows(f, x0)` is [[0, 1, 6], [0, 1, 6]], but it should be [[2, 1, 0], [0, 1, 6]]."]
+
+
+def test_passed_says_so_in_the_notebooks_language_and_renders_green():
+    for lang in gc.LANGUAGES:
+        gc.set_language(lang)
+        shown = gc.passed()
+        assert str(shown) == "✔ " + i18n.t("tests_passed")
+        assert 'class="gradcoach-passed"' in shown._repr_html_() and i18n.t("tests_passed") in shown._repr_html_()
+    gc.set_language("en")
+    assert "hidden tests" in str(gc.passed())

@@ -15,7 +15,7 @@ from nbgrader.nbgraderformat.v3 import MetadataValidatorV3
 from .comments import check_comments
 from .config import LANGUAGES, ROOT
 from .formulas import LABEL_PATTERN, display_formulas
-from .markers import HIDDEN_MARKERS
+from .markers import HIDDEN_MARKERS, replace_hidden
 from .parity import check_groups, check_references
 from .strings import check_table, keys_used, localise
 
@@ -161,6 +161,7 @@ def _source_cell(index: int, cell: NotebookNode, errors: _Errors) -> SourceCell:
     if made.nbgrader is not None:
         _check_nbgrader(made, errors)
     _check_markers(made, errors)
+    _check_passed_line(made, errors)
     if cell.cell_type == "markdown":
         _check_formulas(made, errors)
     return made
@@ -215,6 +216,21 @@ def _check_markers(cell: SourceCell, errors: _Errors) -> None:
                 open_ = False
         if open_:
             errors.add(f"### {begin} is never closed by ### {end}", cell)
+
+
+PASSED_LINE = "gc.passed()"
+
+
+def _check_passed_line(cell: SourceCell, errors: _Errors) -> None:
+    """A test cell's student form ends with gc.passed(): its checks raise only on failure, so without
+    it a passing cell would show the student nothing."""
+    meta = cell.nbgrader if isinstance(cell.nbgrader, dict) else {}
+    if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+        return
+    visible = [ln.strip() for ln in replace_hidden(cell.source).split("\n") if ln.strip()]
+    if not visible or visible[-1] != PASSED_LINE:
+        errors.add(f"this test cell's visible part must end with {PASSED_LINE} (just before the hidden tests), "
+                   "so that a student whose answer passes sees it", cell)
 
 
 def _check_formulas(cell: SourceCell, errors: _Errors) -> None:
