@@ -66,6 +66,7 @@ class Report:
     reveal: bool = True
     got_header: str = "col_grad"  # what backward() left in .grad, which need not be autograd's answer
     ref_header: str = "col_analytic"
+    handed_in: bool = False  # the values under test came with got=, not from autograd (.grad)
 
     def __bool__(self) -> bool:
         return self.passed
@@ -83,10 +84,13 @@ class Report:
         if self.kind == "value":
             return t("summary_pass_value", n=n)
         with_analytic = any(b.analytic is not None for b in self.blocks)
-        if with_analytic and self.notes:  # passed on autograd vs analytic; FD disagreed (a kink)
-            return t("summary_pass_no_fd", n=n)
+        yours = "_yours" if self.handed_in and self.kind != "formula" else ""  # not autograd's values
+        if with_analytic and self.notes:  # passed on the values vs analytic; FD disagreed (a kink)
+            return t("summary_pass_no_fd" + yours, n=n)
         if not with_analytic:
             return t("summary_pass_two", n=n)
+        if yours:
+            return t("summary_pass_yours", n=n)
         return t("summary_pass" if self.kind == "grad" else "summary_pass_same", n=n)  # second derivatives, H·v, formulas
 
     def _headers(self) -> list[str]:
