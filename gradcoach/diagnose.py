@@ -135,8 +135,9 @@ def _accumulated(x, f, bases, index, k, varr):
 
 
 def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
-    if not x.requires_grad:
-        return fail(report, "grad_none_requires_grad", name=name)
+    if not x.requires_grad:  # what the student's function returned: it may be a gradient, not the leaf
+        return fail(report, "grad_none_returned_no_grad" if answered_fn(x) is not None else "grad_none_requires_grad",
+                    name=name)
     if x.grad_fn is not None:
         return fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
     rec = grad_writes(x)

@@ -384,6 +384,18 @@ def backward_with_v_of_the_wrong_shape():
     return explained(lambda: (leaf([1.0, 2.0]) ** 2).backward(torch.ones(3, dtype=F64)))
 
 
+@case("03", {"grad_none_returned_no_grad"}, never={"grad_none_requires_grad"})
+def returned_the_gradient_instead_of_the_leaf():
+    """The docstring says "return the leaf x"; the student returns x.grad. Told only "x was created
+    without requires_grad=True", they would fix what is not broken."""
+    def grad_of_square(values):
+        x = torch.tensor(values, dtype=F64, requires_grad=True)
+        (x ** 2).sum().backward()
+        return x.grad
+
+    return gc.check(gc.answer(grad_of_square, [1.0, 2.0]), *SQUARE)
+
+
 # -- lesson 04: no_grad, detach, .data, in place -----------------------------------------------------
 
 @case("04", {"grad_none_graph_cut"})
