@@ -316,10 +316,11 @@ REFINE = (64.0, 4096.0)
 
 
 def _second_name(names, k, n, times_v):
-    """What a handed-in second derivative is: ∂²f/∂x∂w, or, times a vector v, H·v (one input)."""
+    """What a handed-in second derivative is called: ∂²f/∂x∂w; times a vector v, the argument itself
+    (``got``: a message saying "`H·v` is H·1, not H·v" would contradict itself)."""
     if not times_v:
         return f"∂²f/∂{names[k]}∂{n}"
-    return "H·v" if len(names) == 1 else f"∂(∂f/∂{names[k]}·v)/∂{n}"
+    return "got" if len(names) == 1 else f"∂(∂f/∂{names[k]}·v)/∂{n}"
 
 
 def _directional(report, fd, gots, exps, s_atol, s_rtol, fd_atol, fd_rtol):

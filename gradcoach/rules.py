@@ -71,6 +71,10 @@ def _resolve(path: str):
     raise ValueError(f"gradcoach: cannot find {path!r}")
 
 
+#: how a forbidden entry point is named to the student: y.backward(v) reaches torch.autograd.backward,
+#: a name they never typed
+SHOWN = {"torch.autograd.backward": "Tensor.backward() / torch.autograd.backward"}
+
 # The active rules, and the originals of the functions they watch. A rule patches the module
 # attribute when it starts and again right before the student's code runs (:func:`call`,
 # :func:`formula_only`): the grader's guard puts pristine torch attributes back before every
@@ -90,7 +94,7 @@ def _dispatcher(name, original):
         for rule in list(_ACTIVE):
             if name in rule.names:
                 if rule.kind == "forbid":
-                    raise _broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=name)
+                    raise _broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=SHOWN.get(name, name))
                 rule.calls[name] += 1
         return original(*args, **kwargs)
     watched = functools.wraps(original)(watched)
