@@ -214,7 +214,7 @@ CASES["04_no_grad_detach"] = {
     "with torch.no_grad():\n    return w * x - b",
     "with torch.no_grad():\n    return (w * x + b).sum()",
     "torch.set_grad_enabled(False)\nreturn w * x + b",
-  ), [('value_mismatch', 'saved for backward'), ('value_mismatch', 'saved for backward'), 'graph_should_be_cut', 'rule_not_tensor', 'value_mismatch', 'value_mismatch', 'rule_shape', ('rule_side_effect', 'grad mode')])),
+  ), ['graph_should_be_cut', ('value_mismatch', 'saved for backward'), 'graph_should_be_cut', 'rule_not_tensor', 'value_mismatch', 'value_mismatch', 'rule_shape', ('rule_side_effect', 'grad mode')])),
   R: _fn("def predict(w, b, x):",
     "with torch.inference_mode():\n    return torch.addcmul(b, w, x)",
     "with torch.no_grad():\n    p = x * w\n    p = p + b\nprint(p)\nreturn p")},
