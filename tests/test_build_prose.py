@@ -34,3 +34,38 @@ def test_after_japanese_punctuation_the_break_goes_whatever_the_next_line_starts
     assert unwrap_japanese("次の式です：\n$y = x^2$ の") == "次の式です：$y = x^2$ の"
     assert unwrap_japanese("終わりです。\n\nPyTorch は") == "終わりです。\n\nPyTorch は"  # a paragraph break stays
     assert unwrap_japanese("次のとおりです。\n- 項目") == "次のとおりです。\n- 項目"
+
+
+def _stray_emphasis_marks(markdown: str) -> list[str]:
+    """Text (outside code and math) that still holds a `*` once CommonMark has rendered the cell."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    found = []
+
+    def walk(tokens):
+        for tok in tokens:
+            if tok.children:
+                walk(tok.children)
+            elif tok.type == "text" and "*" in tok.content:
+                found.append(tok.content)
+    walk(MarkdownIt("commonmark").use(dollarmath_plugin).parse(markdown))
+    return found
+
+
+def test_a_closing_star_after_punctuation_before_a_letter_is_caught():
+    """CommonMark cannot close emphasis at `)*로`: the reader would see the asterisks."""
+    assert _stray_emphasis_marks("큰 모델은 *혼합 정밀도(mixed precision)*로 학습합니다")
+    assert not _stray_emphasis_marks("큰 모델은 *혼합 정밀도*(mixed precision)로, `x * y`, $a * b$")
+
+
+def test_every_emphasis_in_the_student_notebooks_renders():
+    import json
+
+    from _build import ROOT
+
+    stray = [(path.relative_to(ROOT).as_posix(), text[:60])
+             for path in sorted((ROOT / "notebooks").glob("*/*.ipynb"))
+             for cell in json.loads(path.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "markdown"
+             for text in _stray_emphasis_marks("".join(cell["source"]))]
+    assert not stray, f"emphasis marks that do not render (move the * next to a letter): {stray}"
