@@ -267,6 +267,8 @@ class Snapshot:
         out = []
         if torch.is_grad_enabled() != self.grad_mode:
             out.append(t("rule_side_grad_mode", before=self.grad_mode, after=torch.is_grad_enabled()))
+            # switched back: left off, it would break every later cell with a misleading error
+            torch.set_grad_enabled(self.grad_mode)
         for name, (x, value, requires_grad, grad) in self.items.items():
             now = x.detach()
             if now.shape != value.shape or now.dtype != value.dtype or not torch.equal(now, value):

@@ -150,3 +150,15 @@ def test_call_reinstalls_an_enclosing_rule_that_something_undid():
         gc.call(answer)
     assert calls.total() == 1
     assert autograd.backward is pristine
+
+
+def test_an_answer_that_switches_recording_off_is_reported_and_recording_comes_back_on():
+    """Left off, every later cell would fail with 'element 0 of tensors does not require grad'."""
+    before = gc.snapshot()
+    torch.set_grad_enabled(False)
+    try:
+        with pytest.raises(gc.RuleBroken, match="switched it back"):
+            before.assert_unchanged()
+        assert torch.is_grad_enabled()
+    finally:
+        torch.set_grad_enabled(True)
