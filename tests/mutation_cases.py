@@ -553,7 +553,7 @@ CASES["08_training"]["ex4"] = {
     "handles = []\nfor p in model.parameters():\n    handles.append(p.register_hook(lambda grad: grad.clamp(-1.0, 1.0)))\nreturn handles",
     "for p in model.parameters():\n    p.register_hook(lambda grad: grad.clamp(-c, c))\nreturn []",
   ), ["len(add_clip_hooks(model, c))", "(with the hooks)", "(with the hooks)", "(with the hooks)", "(with the hooks)",
-      "should be a list", "(with the hooks)", "len(add_clip_hooks(model, c))"])),
+      "should be of type list", "(with the hooks)", "len(add_clip_hooks(model, c))"])),
  R: _fn(_CH,
     "handles = []\nfor p in model.parameters():\n    handles.append(p.register_hook(lambda g: torch.clamp(g, min=-c, max=c)))\nreturn handles",
     "def clip(grad):\n    return grad.clamp(-c, c)\nreturn list(map(lambda p: p.register_hook(clip), model.parameters()))",

@@ -92,7 +92,7 @@ def test_assert_dtype_rejects_low_precision_where_float64_is_asked(dtype):
 
 
 def test_assert_type_tells_tensor_from_number():
-    with pytest.raises(gc.RuleBroken, match="should be a torch tensor, but it is a float"):
+    with pytest.raises(gc.RuleBroken, match="should be a torch tensor, but it is of type float"):
         gc.assert_type(0.75, "tensor", name="x1")
     with pytest.raises(gc.RuleBroken, match="plain Python number"):
         gc.assert_type(torch.tensor(0.75), "number", name="x1")
