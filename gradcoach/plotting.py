@@ -60,22 +60,21 @@ def _label_chars(lang: str) -> set[int]:
     return {ord(c) for c in chars if not c.isspace()}
 
 
-def _draws_glyphs(entry) -> bool:
+def _draws_glyphs(entry, bundled: str) -> bool:
     """False for fonts that cover every code point with placeholder boxes: matplotlib's bundled
-    "Last Resort" (its mpl-data folder holds no CJK font at all) and any other last-resort font."""
-    import matplotlib as mpl
-
-    data = os.path.realpath(mpl.get_data_path()) + os.sep
-    return not (os.path.realpath(entry.fname).startswith(data) or entry.name.lower().startswith("last resort"))
+    "Last Resort" (its mpl-data folder, ``bundled``, holds no CJK font at all) and any other last-resort font."""
+    return not (os.path.realpath(entry.fname).startswith(bundled) or entry.name.lower().startswith("last resort"))
 
 
 def _find_family(lang: str) -> str | None:
+    import matplotlib as mpl
     from matplotlib import font_manager
 
     needed = _label_chars(lang)
+    bundled = os.path.realpath(mpl.get_data_path()) + os.sep
     entries = {}
     for entry in font_manager.fontManager.ttflist:
-        if _draws_glyphs(entry):
+        if _draws_glyphs(entry, bundled):
             entries.setdefault(entry.name, entry)
     ordered = [entries[name] for name in CJK_FAMILIES[lang] if name in entries]
     ordered += [e for name, e in entries.items() if name not in CJK_FAMILIES[lang]]

@@ -267,8 +267,6 @@ class Snapshot:
         out = []
         if torch.is_grad_enabled() != self.grad_mode:
             out.append(t("rule_side_grad_mode", before=self.grad_mode, after=torch.is_grad_enabled()))
-            # switched back: left off, it would break every later cell with a misleading error
-            torch.set_grad_enabled(self.grad_mode)
         for name, (x, value, requires_grad, grad) in self.items.items():
             now = x.detach()
             if now.shape != value.shape or now.dtype != value.dtype or not torch.equal(now, value):
@@ -285,6 +283,8 @@ class Snapshot:
     def assert_unchanged(self):
         __tracebackhide__ = True
         problems = self.problems()
+        # switched back: left off, it would break every later cell with a misleading error
+        torch.set_grad_enabled(self.grad_mode)
         if problems:
             raise RuleBroken("\n".join([t("rule_side_header")] + problems), codes=("rule_side_effect",))
 
