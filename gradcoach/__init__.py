@@ -56,28 +56,31 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def check(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None):
+def check(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None, name=None):
     """Check the gradient of ``f`` with respect to ``inputs`` (a tensor or a tuple of tensors).
 
     ``expected``: the analytic derivative — a callable of the inputs, or a value (a tuple of them
     for several inputs); omit it to compare with finite differences only. ``got`` defaults to
-    each input's ``.grad``. ``v``: for a vector output, the v given to ``backward(v)`` (vᵀJ).
+    each input's ``.grad``; ``name`` is what messages call a ``got`` of one input (say, the function
+    that computed it). ``v``: for a vector output, the v given to ``backward(v)`` (vᵀJ).
     Returns a :class:`Report` (falsy when the check fails).
     """
     return _check_mod._gradient_check("grad", inputs, f, expected, got=got, v=v, atol=atol, rtol=rtol,
-                                      label=label, reveal=True)
+                                      label=label, reveal=True, got_name=name)
 
 
-def check_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=None, rtol=None, label=None):
+def check_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=None, rtol=None, label=None,
+                 name=None):
     """Check second derivatives of a scalar ``f``.
 
     After ``fx, = torch.autograd.grad(f(x, w), x, create_graph=True)`` and ``fx.backward()``,
     ``x.grad`` holds ∂²f/∂x² and ``w.grad`` holds ∂²f/∂x∂w: pass ``first=x`` (the input whose
     gradient you differentiated; a tensor, its name or its index) and the analytic second
-    derivatives. ``v`` weights the elements of that gradient, as ``fx.backward(v)`` does.
+    derivatives. ``v`` weights the elements of that gradient, as ``fx.backward(v)`` does. ``got``
+    and ``name`` work as in :func:`check` (``got=hvp(f, x, v), v=v`` checks a Hessian–vector product).
     """
     return _check_mod._gradient_check("second", inputs, f, expected, got=got, v=v, atol=atol, rtol=rtol,
-                                      label=label, reveal=True, first=first)
+                                      label=label, reveal=True, first=first, got_name=name)
 
 
 def _formula_check(f, formula, at, v, atol, rtol, label, reveal):
@@ -132,19 +135,21 @@ def _raise_if_failed(report: Report):
     return report
 
 
-def assert_grad(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None, reveal=False):
+def assert_grad(inputs, f, expected=None, *, got=None, v=None, atol=None, rtol=None, label=None, reveal=False,
+                name=None):
     """:func:`check` that raises AssertionError with the diagnosis (for nbgrader tests)."""
     __tracebackhide__ = True
     return _raise_if_failed(_check_mod._gradient_check("grad", inputs, f, expected, got=got, v=v, atol=atol,
-                                                       rtol=rtol, label=label, reveal=reveal))
+                                                       rtol=rtol, label=label, reveal=reveal, got_name=name))
 
 
 def assert_second(inputs, f, expected=None, *, first=0, got=None, v=None, atol=None, rtol=None, label=None,
-                  reveal=False):
+                  reveal=False, name=None):
     """:func:`check_second` that raises AssertionError with the diagnosis."""
     __tracebackhide__ = True
     return _raise_if_failed(_check_mod._gradient_check("second", inputs, f, expected, got=got, v=v, atol=atol,
-                                                       rtol=rtol, label=label, reveal=reveal, first=first))
+                                                       rtol=rtol, label=label, reveal=reveal, first=first,
+                                                       got_name=name))
 
 
 def assert_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None, reveal=False):

@@ -122,7 +122,7 @@ def tolerance(value, name: str):
 
 # -- the engine --------------------------------------------------------------------------------
 
-def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None):
+def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, reveal, first=None, got_name=None):
     if not callable(f):
         raise usage_error("usage_not_callable", name="f", kind=describe(f))
     atol, rtol = tolerance(atol, "atol"), tolerance(rtol, "rtol")
@@ -132,6 +132,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         v = _numbers(v, "v")
     inputs = _as_tuple(inputs)
     names = _names(f, len(inputs))
+    if got_name is not None and (got is None or len(inputs) != 1 or type(got_name) is not str or not got_name):
+        raise usage_error("usage_got_name")
     report = Report(kind, label or "", False, reveal=reveal)  # no label: the title says what was checked
     if got is not None:  # a gradient handed in, not read from .grad: not necessarily autograd's
         report.got_header, report.handed_in = "col_yours", True
@@ -153,7 +155,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         gots = list(_as_tuple(got)) if len(inputs) > 1 else [got]
         if len(gots) != len(inputs):
             raise usage_error("usage_got_count", n=len(inputs), got=len(gots))
-        got_names = [f"∂f/∂{n}" for n in names]
+        got_names = [got_name] if got_name else [f"∂f/∂{n}" for n in names]
     got_arrays = [_student_f64(report, gn, g) for gn, g in zip(got_names, gots, strict=True)]
     if any(a is None for a in got_arrays):
         return report
@@ -172,7 +174,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         k = _index_of(first, inputs, names)
         w = np.ones(tuple(bases[k].shape)) if v is None else value_to_f64(v).reshape(tuple(bases[k].shape))
         fd = second_order(f, bases, k, w)
-        got_names = [f"{n}.grad" if got is None else _second_name(names, k, n, v is not None) for n in names]
+        got_names = [got_name] if got_name else [
+            f"{n}.grad" if got is None else _second_name(names, k, n, v is not None) for n in names]
         varr = None
     else:
         if v is None and out_arr.size != 1:

@@ -291,6 +291,32 @@ def test_values_handed_in_with_got_are_not_called_autograds_in_the_verdict():
     assert summary.startswith("✔") and "handed in with got=" in summary and "autograd" not in summary
 
 
+def test_values_handed_in_are_called_by_the_name_given_in_every_diagnosis():
+    """Lesson 05 ex3 hands in hvp(f, z0, v): the student reads that name, not the argument's ``got``."""
+    gc.set_language("en")
+    z = torch.tensor([2.0, 1.0, -1.0], dtype=torch.float64)
+    v = torch.tensor([1.0, -1.0, 2.0], dtype=torch.float64)
+    lse = lambda z: torch.logsumexp(z, dim=0)
+    s = torch.softmax(z, dim=0)
+    right = s * v - s * (s @ v)
+    for wrong in (s * v, 2 * right):  # gradient times v; a constant factor
+        report = gc.check_second(z, lse, right, v=v, got=wrong, name="hvp(f, z0, v)")
+        assert not report and "`hvp(f, z0, v)`" in str(report) and "`got`" not in str(report)
+    assert gc.check_second(z, lse, right, v=v, got=right, name="hvp(f, z0, v)")
+
+
+@pytest.mark.parametrize("bad", [dict(name="hvp"), dict(got=torch.ones(3), name=""), dict(got=torch.ones(3), name=3)])
+def test_a_name_without_values_handed_in_or_not_a_string_is_a_usage_error(bad):
+    z = torch.tensor([2.0, 1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    torch.logsumexp(z, dim=0).backward()
+    gc.set_language("ja")
+    try:
+        with pytest.raises(ValueError, match="`name` は"):
+            gc.check(z, lambda z: torch.logsumexp(z, dim=0), **bad)
+    finally:
+        gc.set_language("en")
+
+
 def test_a_value_check_heads_its_reference_column_expected_not_analytic():
     """gc.confirm compares with whatever the lesson computed (a loop, torch.func, an optimizer step)."""
     for lang in gc.LANGUAGES:
