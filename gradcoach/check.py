@@ -267,7 +267,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
                         varr, out_arr, reveal, from_grad=got is None, inputs=inputs, dtype=dtype,
                         first=_index_of(first, inputs, names) if kind == "second" else None,
                         w=w if kind == "second" else None,
-                        formula=expected if kind == "formula" and callable(expected) else None))
+                        formula=expected if kind == "formula" and callable(expected) else None, rtol=s_rtol))
     report.passed = False  # whatever a diagnosis ran, the verdict above stands
     return report
 

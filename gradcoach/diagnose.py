@@ -218,6 +218,7 @@ class Comparison:
     first: int | None = None  # check_second's row
     w: object = None  # check_second's weights on the first derivative
     formula: object = None  # check_formula: the student's formula (a callable), to try at other points
+    rtol: float | None = None  # the check's relative tolerance
     _cache: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -364,6 +365,25 @@ def rule_low_precision(c: Comparison):
         rel = float(np.max(np.abs(c.g - c.ref) / np.maximum(np.abs(c.ref), 1e-300)))
         return c.fail("float32_near", rel=rel, dtype=str(c.dtype).replace("torch.", ""))
     return None
+
+
+#: the relative error below which a value is an approximation of the right one, not a wrong formula;
+#: it is also the default float64 rtol, so only a check asking for more can fail within it
+NEAR_EXACT_RTOL = 1e-6
+
+
+def rule_near_exact(c: Comparison):
+    """A float64 check asked for (nearly) exact values, and every element agrees to within
+    NEAR_EXACT_RTOL: an estimate or a float32 detour, not a wrong formula (named as likely causes)."""
+    if c.e is None or c.rtol is None or c.rtol >= NEAR_EXACT_RTOL or c.dtype in LOW_PRECISION:
+        return None
+    if not compare.close(c.g, c.e, c.atol, NEAR_EXACT_RTOL).all():
+        return None
+    rel = float(np.max(np.abs(c.g - c.e) / np.maximum(np.abs(c.e), 1e-300)))
+    c.fail("near_exact", name=c.name, rel=rel, rtol=c.rtol)
+    if c.reveal:
+        c.fail("near_exact_values", point=c.point, got=repr(float(c.g[c.fi])), expected=repr(float(c.e[c.fi])))
+    return c.report
 
 
 def rule_wrong_weights(c: Comparison):
@@ -542,7 +562,7 @@ def rule_mismatch(c: Comparison):
 
 
 RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_reference_wrong,
-         rule_low_precision, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
+         rule_low_precision, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
          rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
          rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
 

@@ -725,6 +725,28 @@ def hvp_as_the_gradient_times_v():
     return _hvp_case(lambda g, z, v: g * v)
 
 
+def _hvp_checked_exactly(make):
+    """Lesson 05 ex3's check: the exact H·v, to rtol 1e-12."""
+    z, v = torch.tensor([2.0, 1.0, 0.1, -1.0], dtype=F64), torch.tensor([1.0, -1.0, 0.5, 2.0], dtype=F64)
+    return gc.check_second(z, _LSE, _lse_hvp(z, v), v=v, got=make(z, v), name="hvp(f, z0, v)", rtol=1e-12,
+                           atol=1e-13)
+
+
+def _lse_grad(z):
+    z = z.detach().clone().requires_grad_()
+    return torch.autograd.grad(_LSE(z), z)[0]
+
+
+@case("05", {"near_exact"}, never={"mismatch", "autograd_partial_cut", "custom_backward_wrong"})
+def hvp_by_finite_differences_of_the_gradient():
+    return _hvp_checked_exactly(lambda z, v: (_lse_grad(z + 1e-5 * v) - _lse_grad(z - 1e-5 * v)) / 2e-5)
+
+
+@case("05", {"grad_not_from_f"}, never={"near_exact"}, hedge_ok=True)
+def hvp_off_by_a_thousandth_is_not_called_an_estimate():
+    return _hvp_checked_exactly(lambda z, v: _lse_hvp(z, v) + torch.tensor([1e-3, 0, 0, 0], dtype=F64))
+
+
 class _IgnoresGradOutput(torch.autograd.Function):
     @staticmethod
     def forward(x):
@@ -996,3 +1018,12 @@ def hvp_by_differentiating_g_dot_v():
     (g,) = torch.autograd.grad(_LSE(zz), zz, create_graph=True)
     (hv,) = torch.autograd.grad(g @ v, zz)
     return gc.check_second(z, _LSE, _lse_hvp(z, v), v=v, got=hv)
+
+
+@correct
+def hvp_by_double_backward_is_exact_to_1e_12():
+    def hvp(z, v):
+        zz = z.clone().requires_grad_()
+        (g,) = torch.autograd.grad(_LSE(zz), zz, create_graph=True)
+        return torch.autograd.grad(g @ v, zz)[0]
+    return _hvp_checked_exactly(hvp)
