@@ -139,6 +139,10 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
         return fail(report, "grad_none_returned_no_grad" if answered_fn(x) is not None else "grad_none_requires_grad",
                     name=name)
     if x.grad_fn is not None:
+        fn = answered_fn(x)  # the student returned it: retain_grad() in a locked test is no advice
+        if fn is not None:
+            return fail(report, "grad_none_returned_non_leaf", fn=getattr(fn, "__name__", "fn"),
+                        grad_fn=type(x.grad_fn).__name__)
         return fail(report, "grad_none_non_leaf", name=name, grad_fn=type(x.grad_fn).__name__)
     rec = grad_writes(x)
     if rec is not None and rec.cleared and rec.leaf.grad is None:  # written by backward, then cleared

@@ -269,6 +269,15 @@ def fan_out_counted_once():
     return gc.check(x, lambda x: (x * x).sum(), lambda x: 2 * x, got=y.detach() / x.detach())
 
 
+@case("00", {"grad_none_returned_non_leaf"}, never={"grad_none_non_leaf"})
+def returned_a_value_computed_from_the_leaf():
+    def as_float_leaf(values):
+        return torch.tensor(values, dtype=F64, requires_grad=True) * 1.0
+    x = gc.answer(as_float_leaf, [1, 2, 3])
+    (x ** 3).sum().backward()
+    return gc.check(x, lambda x: (x ** 3).sum(), lambda x: 3 * x ** 2)
+
+
 @case("02", {"grad_none_non_leaf"})
 def reading_grad_of_an_intermediate():
     x = leaf([1.0, 2.0])

@@ -16,7 +16,7 @@ CASES = {
   ("def as_float_leaf(values):\n    return values", 'rule_not_tensor'),
   ("def as_float_leaf(values):\n    return torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)", 'value_wrong_shape'),
   ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64, requires_grad=True).flatten()", 'value_wrong_shape'),
-  ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64, requires_grad=True) * 1", 'grad_none_non_leaf'),
+  ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64, requires_grad=True) * 1", ('grad_none_returned_non_leaf', 'the leaf itself')),
   ("def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64).abs().requires_grad_()", 'value_mismatch_hidden'),
  ], R: [
   "def as_float_leaf(values):\n    return torch.tensor(values, dtype=torch.float64).requires_grad_()",
@@ -132,7 +132,7 @@ CASES["02_chain_rule"] = {
     "a = torch.tensor(values, dtype=torch.float64, requires_grad=True)\nc = (a + 1) ** 2\nc.retain_grad()\n(c / (c + 2)).mean().backward()\nreturn c",
     "a = torch.tensor(values, dtype=torch.float64, requires_grad=True)\nc = ((2 * a + 1) ** 2).detach().requires_grad_()\n(c / (c + 2)).mean().backward()\nreturn c",
     "c = ((2 * torch.tensor(values, dtype=torch.float64) + 1) ** 2).requires_grad_()\n(c / (c + 2)).mean().backward()\nreturn c",
-  ), ['grad_none_non_leaf', 'constant_factor_sum_mean', 'rule_dtype', 'value_mismatch', 'grad_none_non_leaf', 'came from another computation', 'value_mismatch', 'is a leaf tensor (its grad_fn is None)', 'is a leaf tensor (its grad_fn is None)'])),
+  ), [('grad_none_returned_non_leaf', '.retain_grad()` inside `intermediate_c`'), 'constant_factor_sum_mean', 'rule_dtype', 'value_mismatch', 'grad_none_returned_non_leaf', 'came from another computation', 'value_mismatch', 'is a leaf tensor (its grad_fn is None)', 'is a leaf tensor (its grad_fn is None)'])),
   R: _fn("def intermediate_c(values):",
     "a = torch.tensor(values, dtype=torch.float64, requires_grad=True)\nb = 2 * a + 1\nc = b ** 2\nc.retain_grad()\ne = (c / (c + 2)).mean()\ne.backward()\nreturn c",
     "a = torch.tensor(values, dtype=torch.float64).requires_grad_()\nc = (a * 2 + 1).pow(2)\nc.retain_grad()\nd = 1 - 2 / (c + 2)\nd.mean().backward()\nreturn c")},
