@@ -281,28 +281,43 @@ def rule_formula_under_test(c: Comparison):
         return None
     if not np.isfinite(c.g).all():
         return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
+    _formula_parts(c)
     return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi,
                           same_ratio_elsewhere=_formula_ratio_elsewhere(c))
+
+
+def _formula_parts(c: Comparison):
+    """A formula of several inputs returns one derivative per input: say which of them are wrong
+    (from the elementwise verdicts), and which one the message after it speaks of."""
+    if len(c.names) < 2:
+        return
+    wrong = [f"∂f/∂{n}" for n, b in zip(c.names, c.blocks, strict=True) if b.ok is not None and not b.ok.all()]
+    if wrong:
+        c.fail("formula_parts_wrong", n=len(c.names), which=", ".join(wrong), part=f"∂f/∂{c.inp}")
 
 
 def _formula_ratio_elsewhere(c: Comparison):
     """At a single point any wrong value is some multiple of the right one. Is it the same multiple
     at other points? True/False when the formula and autograd could be compared at three nearby
-    points, None when not (or when more than one point was checked already)."""
-    if c.formula is None or len(c.bases) != 1 or c.g.size != 1 or not callable(c.formula):
+    points (every input moved), None when not (or when more than one point was checked already)."""
+    if c.formula is None or c.g.size != 1 or not callable(c.formula) or any(b.numel() != 1 for b in c.bases):
         return None
-    x0 = float(c.bases[0].reshape(-1)[0])
     ratio = c.g[0] / c.ref[0] if c.ref[0] != 0 else None
     if ratio is None:
         return None
     seen = 0
     for d in (0.137, -0.291, 0.419):
-        p = torch.tensor(x0 + d * max(1.0, abs(x0)), dtype=torch.float64).reshape(c.bases[0].shape)
+        moved = [float(b.reshape(-1)[0]) for b in c.bases]
+        moved = [x0 + d * (1 + 0.61 * i) * max(1.0, abs(x0)) for i, x0 in enumerate(moved)]
+        ps = [torch.tensor(m, dtype=torch.float64).reshape(b.shape) for m, b in zip(moved, c.bases, strict=True)]
         try:
-            leaf = p.clone().requires_grad_()
+            leaves = [p.clone().requires_grad_() for p in ps]
             with torch.enable_grad():
-                (auto,) = torch.autograd.grad(c.f(leaf), leaf)
-            mine = value_to_f64(c.formula(p.clone())).reshape(-1)[0]
+                auto = torch.autograd.grad(c.f(*leaves), leaves[c.bi])[0]
+            mine = c.formula(*[p.clone() for p in ps])
+            if len(ps) > 1:
+                mine = mine[c.bi]
+            mine = value_to_f64(mine).reshape(-1)[0]
         except Exception:  # noqa: BLE001 - outside f's domain, or the formula fails there: no evidence
             continue
         auto = float(auto.reshape(-1)[0])
@@ -359,6 +374,7 @@ def rule_reference_wrong(c: Comparison):
     """The gradient agrees with finite differences and the analytic answer does not: the formula
     is wrong (in check_formula's words)."""
     if c.e is not None and c.b_here and c.c_here is False:
+        _formula_parts(c)
         return _formula_wrong(c.report, c.e, c.g, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
     return None
 

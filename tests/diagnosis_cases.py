@@ -672,6 +672,25 @@ def a_wrong_formula_that_is_some_multiple_at_its_one_point():
     return gc.check_formula(lambda x: x / (1 + x ** 2), lambda x: (1 + x ** 2) / (1 + x ** 2) ** 2, 0.5)
 
 
+def _g_xy(x, y):
+    return x ** 2 * torch.exp(y) + y
+
+
+def _which_partial_is_wrong(formula):
+    return gc.check_formula(_g_xy, formula, (1.5, 0.5))
+
+
+@case("01", {"formula_sign_flipped"}, never={"formula_constant_factor"})
+def a_pair_of_partials_with_the_sign_of_one_wrong():
+    # each input is moved to test the ratio elsewhere: one point does not prove a sign
+    return _which_partial_is_wrong(lambda x, y: (2 * x * torch.exp(y), -(x ** 2 * torch.exp(y) + 1)))
+
+
+@case("01", {"formula_wrong"}, never={"formula_constant_factor", "formula_sign_flipped"})
+def a_pair_of_partials_with_the_product_rule_forgotten_in_one():
+    return _which_partial_is_wrong(lambda x, y: (2 * x * torch.exp(y), x * torch.exp(y) + 1))
+
+
 @case("04", {"grad_not_from_f"}, never=ACCUMULATION | {"integer_factor_unknown"})
 def a_target_that_was_not_detached():
     def fixed_target_backward(w, a, b):

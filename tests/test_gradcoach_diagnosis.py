@@ -17,6 +17,27 @@ def codes(report):
     return report.codes
 
 
+def test_a_formula_of_several_inputs_says_which_partial_is_wrong():
+    gc.set_language("en")
+    g = lambda x, y: x ** 2 * torch.exp(y) + y
+    report = gc.check_formula(g, lambda x, y: (2 * x * torch.exp(y), x * torch.exp(y) + 1), (1.5, 0.5))
+    assert codes(report) == ["formula_parts_wrong", "formula_wrong"]
+    assert "these are wrong: ∂f/∂y. What follows is about ∂f/∂y." in report.messages[0]
+    both = gc.check_formula(g, lambda x, y: (x * torch.exp(y), x * torch.exp(y) + 1), (1.5, 0.5))
+    assert "these are wrong: ∂f/∂x, ∂f/∂y. What follows is about ∂f/∂x." in both.messages[0]
+
+
+def test_grad_none_on_a_returned_non_leaf_names_the_function_not_the_test():
+    def as_float_leaf(values):
+        return leaf(values) * 1.0
+    gc.set_language("en")
+    x = gc.answer(as_float_leaf, [1.0, 2.0])
+    (x ** 3).sum().backward()
+    report = gc.check(x, cube, dcube)
+    assert codes(report) == ["grad_none_returned_non_leaf"]
+    assert "`as_float_leaf` returned" in report.messages[0] and "inside `as_float_leaf`" in report.messages[0]
+
+
 def test_grad_none_because_backward_was_never_called():
     x = leaf(2.0)
     assert codes(gc.check(x, cube, dcube)) == ["grad_none_no_backward"]
