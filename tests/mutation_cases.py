@@ -199,7 +199,7 @@ CASES["03_vector_backward"] = {
     "cols = []\nfor j in range(x0.numel()):\n    x0[j] += h\n    up = f(x0)\n    x0[j] -= 2 * h\n    down = f(x0)\n    x0[j] += h + 1e-9\n    cols.append((up - down) / (2 * h))\nreturn torch.stack(cols, dim=1)",
     "return torch.stack([gc.finite_difference(lambda t: f(t)[i], x0) for i in range(f(x0).numel())])",
     "cols = []\nfor j in range(x0.numel()):\n    s = torch.zeros_like(x0)\n    s[j] = h\n    cols.append((f(x0 + s) - f(x0 - s)) / (2 * h))\nreturn torch.cat(cols)",
-  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), 'value_mismatch_hidden', 'rule_shape', 'constant_factor', 'rule_dtype', ('rule_side_effect', 'only supposed to read'), ('rule_forbidden', 'finite_difference'), 'rule_shape'])),
+  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), ('value_mismatch', 'is [[1484.14, 0], [0, 1.35336]], but it should be [[1484.13, 0], [0, 1.35335]]'), 'rule_shape', 'constant_factor', 'rule_dtype', ('rule_side_effect', 'only supposed to read'), ('rule_forbidden', 'finite_difference'), 'rule_shape'])),
   R: _fn("def jacobian_columns(f, x0, h=1e-6):",
     "x = x0.detach().double()\nE = torch.eye(x.numel(), dtype=torch.float64) * h\nreturn torch.stack([(f(x + E[j]) - f(x - E[j])) / (2 * h) for j in range(x.numel())], dim=1)",
     "x = x0.detach().clone().to(torch.float64)\nJ = None\nfor j in range(x.numel()):\n    xp, xm = x.clone(), x.clone()\n    xp[j] += h\n    xm[j] -= h\n    col = (f(xp) - f(xm)) / (2 * h)\n    if J is None:\n        J = torch.zeros(col.numel(), x.numel(), dtype=torch.float64)\n    J[:, j] = col\nreturn J")},
