@@ -220,8 +220,9 @@ def assert_dtype(got, dtype, *, name="value"):
     __tracebackhide__ = True
     assert_type(got, "tensor", name=name)
     if got.dtype != dtype:
-        raise _broken("rule_dtype", name=name, got=str(got.dtype).replace("torch.", ""),
-                      want=str(dtype).replace("torch.", ""))
+        # a leaf that requires grad cannot be converted: .to() would return a non-leaf copy
+        key = "rule_dtype_leaf" if got.requires_grad and got.grad_fn is None else "rule_dtype"
+        raise _broken(key, name=name, got=str(got.dtype).replace("torch.", ""), want=str(dtype).replace("torch.", ""))
     return got
 
 

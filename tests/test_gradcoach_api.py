@@ -208,6 +208,18 @@ def test_a_broken_rule_names_its_rule_as_code():
     assert info.value.codes == ("rule_dtype",)
 
 
+def test_a_leaf_of_the_wrong_dtype_is_told_to_be_created_in_it_not_converted():
+    """.to(torch.float64) on a leaf that requires grad returns a non-leaf copy whose .grad stays None."""
+    gc.set_language("en")
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_dtype(torch.zeros(2, requires_grad=True), torch.float64, name="x")
+    assert info.value.codes == ("rule_dtype_leaf",)
+    assert "requires_grad=True)`" in str(info.value) and "not a leaf" in str(info.value)
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_dtype(torch.zeros(2, requires_grad=True) * 2, torch.float64, name="y")
+    assert info.value.codes == ("rule_dtype",)  # a computed result may be converted
+
+
 def test_report_titles_use_the_languages_own_colon():
     x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     (x ** 2).sum().backward()
