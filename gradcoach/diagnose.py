@@ -658,7 +658,15 @@ def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
         return None
     custom = custom_functions(out)
     if custom:
-        return fail(report, "custom_backward_wrong", function=", ".join(custom))
+        fail(report, "custom_backward_wrong", function=", ".join(custom))
+        g = fresh[bi].reshape(-1)
+        ratio = compare.common_ratio(g, e, 1e-8) if g.size > 1 else None  # one element: any value is a multiple
+        frac = compare.as_simple_fraction(ratio, g.size) if ratio is not None else None
+        if ratio is not None and abs(ratio + 1) <= 1e-3:
+            fail(report, "custom_backward_sign")
+        elif frac and abs(ratio - 1) > 1e-3:
+            fail(report, "custom_backward_factor", factor=frac)
+        return report
     culprit = _find_culprit(f)
     return fail(report, "autograd_partial_cut",
                  culprit=t("culprit_found", culprit=culprit) if culprit else t("culprit_none"))

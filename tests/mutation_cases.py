@@ -375,13 +375,13 @@ _BWD = "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(-x)"
 CASES["06_capstone"]["ex4"] = {
  W: [
   (_ls("return torch.log(torch.sigmoid(x))", _BWD), ('value_mismatch', 'float32')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), 'came from another computation'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.sigmoid(x)"), ('custom_backward_wrong', '`LogSigmoid`')),
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn torch.sigmoid(-x)"), ('custom_backward_ignores_grad_output', 'chain rule')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'came from another computation'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'custom_backward_wrong'),
   (_ls(_FWD, _BWD, call="torch.nn.functional.logsigmoid(x)"), 'grad_fn_wrong'),
   (_ls("return -torch.log1p(torch.exp(-x))", _BWD), ('value_mismatch', 'float32')),
-  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), 'sign_flipped'),
-  (_ls(_FWD, _BWD, setup="ctx.save_for_backward(output)"), 'came from another computation'),
+  (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), ('custom_backward_wrong', 'custom_backward_sign')),
+  (_ls(_FWD, _BWD, setup="ctx.save_for_backward(output)"), 'custom_backward_wrong'),
   (_ls(_FWD, _BWD, setup="pass"), 'answer_raised'),
   (_LEGACY, ('function_legacy_form', 'setup_context')),
  ],
