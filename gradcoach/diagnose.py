@@ -552,8 +552,9 @@ def _missing_path_causes(c: Comparison) -> list[str]:
     if c.from_grad:  # torch's backward adds every use: a cut loses one, or the code lacks that term
         return ["cause_use_cut", "cause_code_differs"] if cut_shown else ["cause_code_differs", "cause_use_cut"]
     hand_backward = result is not None and not is_tensor(result) and hasattr(result, "_backward")
-    causes = ["cause_use_overwritten", "cause_term_forgotten"] if hand_backward else [
-        "cause_term_forgotten", "cause_use_overwritten"]
+    if hand_backward:  # an engine of its own: no autograd to hide a use from (its .data is not torch's)
+        return ["cause_use_overwritten", "cause_term_forgotten"]
+    causes = ["cause_term_forgotten", "cause_use_overwritten"]
     return ["cause_use_cut"] + causes if cut_shown else causes + ["cause_use_cut"]
 
 

@@ -414,13 +414,13 @@ _STEP_OK = "loss = mse(params, xs, ys)\nfor p in params:\n    p.grad = 0.0\nloss
 CASES["07_autograd_engine"] = {
  "ex1": {W: [
   (_sig(rule="a.grad = s * (1 - s) * out.grad"), ("missing_paths", "1. in a backward written by hand")),
-  (_sig(rule="a.grad += s * out.grad"), "came from another computation"),
-  (_sig(rule="a.grad += s * (1 - s)"), "came from another computation"),
-  (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), "came from another computation"),
+  (_sig(rule="a.grad += s * out.grad"), ("value_mismatch", "a.grad after out._backward() with out.grad = 2")),
+  (_sig(rule="a.grad += s * (1 - s)"), ("value_mismatch", "is 0.235004, but it should be 0.470007")),
+  (_sig(rule="a.grad += a.data * (1 - a.data) * out.grad"), ("value_mismatch", "a.grad after out._backward() with out.grad = 2")),
   (_sig(prev="()"), "_prev"),
   (_sig().replace("'sigmoid'", "''"), "value_sigmoid(a)._op"),
   (_sig(forward="s = 1 / (1 + math.exp(a.data))"), "value_sigmoid(a).data"),
-  (_sig(attach="pass"), "came from another computation"),
+  (_sig(attach="pass"), ("value_mismatch", "is 0, but it should be 0.470007")),
   ("def value_sigmoid(a):\n    return 1 / (1 + (-a).exp())", "_prev"),
   ("def value_sigmoid(a):\n    return 1 / (1 + math.exp(-a.data))", "Value"),
  ], R: [
@@ -444,7 +444,7 @@ CASES["07_autograd_engine"] = {
     # depth first with an explicit stack of iterators
     "order, seen = [], {root}\nstack = [(root, iter(root._prev))]\nwhile stack:\n    node, parents = stack[-1]\n    for p in parents:\n        if p not in seen:\n            seen.add(p)\n            stack.append((p, iter(p._prev)))\n            break\n    else:\n        stack.pop()\n        order.append(node)\nreturn order")},
  "ex3": {W: [
-  (_dot(rule_w="w.grad = x.data * out.grad", rule_x="x.grad = w.data * out.grad"), ("missing_paths", "`grad += …`")),
+  (_dot(rule_w="w.grad = x.data * out.grad", rule_x="x.grad = w.data * out.grad"), ("missing_paths", "1. in a backward written by hand, a step overwrote")),
   (_dot(rule_w="w.grad += x.data", rule_x="x.grad += w.data"), "came from another computation"),
   (_dot(rule_w="w.grad += w.data * out.grad", rule_x="x.grad += x.data * out.grad"), "came from another computation"),
   (_dot(prev="tuple(ws)"), "_prev"),
