@@ -69,3 +69,12 @@ def test_every_emphasis_in_the_student_notebooks_renders():
              for cell in json.loads(path.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "markdown"
              for text in _stray_emphasis_marks("".join(cell["source"]))]
     assert not stray, f"emphasis marks that do not render (move the * next to a letter): {stray}"
+
+
+def test_every_emphasis_in_the_readmes_renders():
+    """The READMEs are the project's front page: `**…/**입니다` showed its asterisks there."""
+    from _build import ROOT
+
+    stray = [(name, text[:60]) for name in ("README.md", "README.ja.md", "README.ko.md", "CONTRIBUTING.md")
+             for text in _stray_emphasis_marks((ROOT / name).read_text(encoding="utf-8"))]
+    assert not stray, f"emphasis marks that do not render (move the * next to a letter): {stray}"
