@@ -258,6 +258,15 @@ def test_report_footer_states_the_step_finite_differences_really_take():
     assert f"{STEP1:.1e}·max(1, |x|)" in footer
 
 
+def test_the_footer_states_the_wider_tolerance_against_finite_differences_only_when_they_decide():
+    gc.set_language("en")
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (x ** 3).sum().backward()
+    without = gc.check(x, lambda x: (x ** 3).sum()).footer[0]
+    assert "the bounds are wider" in without and "rtol = 1e-05" in without
+    assert "wider" not in gc.check(x, lambda x: (x ** 3).sum(), lambda x: 3 * x ** 2).footer[0]
+
+
 def test_a_zero_reference_has_no_relative_error_in_the_report():
     """Against an expected 0 the relative error is undefined: "—", not nan (nor the absolute error)."""
     x = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
