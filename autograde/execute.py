@@ -347,7 +347,7 @@ class SandboxedExecute(Execute):
             else:
                 # the reply came but its output never did (a message over the size limit was dropped)
                 self.events.append(Event(EventKind.OUTPUT_LOST, index, _grade_id(cell)))
-                cell.outputs.append(_error_output("OutputLost", t("unresponsive", self.lang)))
+                cell.outputs.append(_error_output("OutputLost", t("output_lost", self.lang)))
 
     def _run_test_cell(self, cell, index) -> None:
         """A graded test cell: kept out of IPython's history, scored pass/fail (no execute_result)."""
