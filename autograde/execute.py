@@ -348,6 +348,18 @@ class SandboxedExecute(Execute):
                 # the reply came but its output never did (a message over the size limit was dropped)
                 self.events.append(Event(EventKind.OUTPUT_LOST, index, _grade_id(cell)))
                 cell.outputs.append(_error_output("OutputLost", t("output_lost", self.lang)))
+                self._reconnect_iopub()
+
+    def _reconnect_iopub(self) -> None:
+        """libzmq does not reconnect a SUB socket that dropped an over-size message, so without a
+        new one every later cell would lose its output too (and wait out iopub_timeout): open it,
+        and wait until it hears the kernel (a kernel_info round trip, as at start)."""
+        self.kc.iopub_channel.close()
+        self.kc._iopub_channel = None
+        try:
+            run_sync(self.kc.wait_for_ready)(timeout=self.iopub_timeout)
+        except RuntimeError:  # the next cell's own wait reports what is wrong
+            pass
 
     def _run_test_cell(self, cell, index) -> None:
         """A graded test cell: kept out of IPython's history, scored pass/fail (no execute_result)."""

@@ -82,3 +82,15 @@ def as_simple_fraction(c: float, elements: int = 2) -> str | None:
         if p != 0 and abs(p) <= max_p and abs(c * q - p) <= 1e-6 * abs(c * q):
             return f"{p}" if q == 1 else f"{p}/{q}"
     return None
+
+
+def sign_or_factor(ratio: float | None, elements: int) -> tuple[str, str | None] | None:
+    """What a ratio of got to expected common to every element names: ``("sign", None)`` for −1,
+    ``("factor", "3/2")`` for another simple fraction than 1, else None. With one element any wrong
+    value is *some* multiple of the right one: callers claim either only on evidence from elsewhere."""
+    if ratio is None:
+        return None
+    if abs(ratio + 1) <= 1e-3:
+        return "sign", None
+    frac = as_simple_fraction(ratio, elements)
+    return ("factor", frac) if frac and abs(ratio - 1) > 1e-3 else None

@@ -436,15 +436,16 @@ def rule_common_factor(c: Comparison):
         return c.fail(c.accumulated, name=c.name, k=k, input=c.inp)
     if k is not None and c.accumulated is None:  # nothing tells: both causes are named
         return c.fail("integer_factor_unknown", name=c.name, k=k, input=c.inp)
-    if g.size > 1 and abs(ratio + 1) <= 1e-3:
+    pattern = compare.sign_or_factor(ratio, g.size) if g.size > 1 else None
+    if pattern is None:
+        return None
+    what, frac = pattern
+    if what == "sign":
         return c.fail("sign_flipped", name=c.name)
-    frac = compare.as_simple_fraction(ratio, g.size)
-    if frac and abs(ratio - 1) > 1e-3 and g.size > 1:
-        # the message cites .grad's record of one backward(): only when the gradient was read from .grad
-        if c.from_grad and k is not None and k in {b.numel() for b in c.bases} | {c.out_arr.size}:
-            return c.fail("constant_factor_sum_mean", name=c.name, factor=frac, hint=t("hint_sum_mean", k=k))
-        return c.fail("constant_factor", name=c.name, factor=frac)
-    return None
+    # the message cites .grad's record of one backward(): only when the gradient was read from .grad
+    if c.from_grad and k is not None and k in {b.numel() for b in c.bases} | {c.out_arr.size}:
+        return c.fail("constant_factor_sum_mean", name=c.name, factor=frac, hint=t("hint_sum_mean", k=k))
+    return c.fail("constant_factor", name=c.name, factor=frac)
 
 
 def rule_second_includes_first(c: Comparison):
@@ -636,15 +637,12 @@ def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, bl
     """The analytic formula disagrees with autograd and finite differences (which agree): its sign,
     a constant factor, or just wrong. At a single point a ratio proves nothing by itself: a sign or a
     factor is claimed there only when the same ratio was found at other points."""
-    c = compare.common_ratio(formula, autograd, atol)
-    if same_ratio_elsewhere is False:
-        c = None
     everywhere = formula.size > 1 or same_ratio_elsewhere is True
-    if c is not None and abs(c + 1) <= 1e-3 and everywhere:
+    pattern = compare.sign_or_factor(compare.common_ratio(formula, autograd, atol), formula.size) if everywhere else None
+    if pattern == ("sign", None):
         return fail(report, "formula_sign_flipped")
-    frac = compare.as_simple_fraction(c, formula.size) if c is not None else None
-    if frac and abs(c - 1) > 1e-3 and (everywhere or same_ratio_elsewhere is None):
-        return fail(report, "formula_constant_factor", factor=frac)
+    if pattern is not None:
+        return fail(report, "formula_constant_factor", factor=pattern[1])
     if reveal:
         fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
         return fail(report, "formula_wrong", point=point, analytic=fmt(formula[fi]), autograd=fmt(autograd[fi]), fd=fdv)
@@ -661,12 +659,11 @@ def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
     if custom:
         fail(report, "custom_backward_wrong", function=", ".join(custom))
         g = fresh[bi].reshape(-1)
-        ratio = compare.common_ratio(g, e, 1e-8) if g.size > 1 else None  # one element: any value is a multiple
-        frac = compare.as_simple_fraction(ratio, g.size) if ratio is not None else None
-        if ratio is not None and abs(ratio + 1) <= 1e-3:
+        pattern = compare.sign_or_factor(compare.common_ratio(g, e, 1e-8), g.size) if g.size > 1 else None
+        if pattern == ("sign", None):
             fail(report, "custom_backward_sign")
-        elif frac and abs(ratio - 1) > 1e-3:
-            fail(report, "custom_backward_factor", factor=frac)
+        elif pattern is not None:
+            fail(report, "custom_backward_factor", factor=pattern[1])
         return report
     culprit = _find_culprit(f)
     return fail(report, "autograd_partial_cut",

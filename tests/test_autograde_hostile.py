@@ -36,6 +36,9 @@ SLEEPERS = ("import subprocess\nsleepers = []\ntry:\n    for _ in range(1000):\n
             "    print('stopped after', len(sleepers), exc)\n")
 FLOOD = "print('x' * 200_000_000)\nfor i in range(50_000):\n    print(i)\n"
 TOP_EXIT = "import sys\nsys.exit(1)\n"
+# one message over the grader's MAX_MESSAGE (64 MiB): dropped on the way, with the cell's idle status
+OVERSIZE = "from IPython.display import display\ndisplay({'text/plain': 'x' * 70_000_000}, raw=True)\n"
+AFTER_OVERSIZE = "print('printed after the lost output')\n"
 
 FAKE_GC = ("import sys, types\nimport gradcoach\n"
            "fake = types.SimpleNamespace(answer=lambda fn, *a, **k: fn(*a, **k), assert_grad=lambda *a, **k: None,\n"
@@ -197,6 +200,7 @@ KINDS = {
     "os_exit": ({"ex2_answer": OS_EXIT}, 1, "crashed", "exit 3"),
     "segfault": ({"ex2_answer": SEGFAULT}, 1, "crashed", "SIGSEGV"),
     "gigantic_output": ((FLOOD,), 3, "graded", ""),
+    "oversize_message": (("correct", OVERSIZE, AFTER_OVERSIZE), 3, "graded", "output_lost in cell"),
     "sys_exit": ({"ex1_answer": SYS_EXIT}, 2, "graded", ""),
     "sys_exit_top_level": ((TOP_EXIT,), 3, "graded", ""),
     "redefine_gradcoach": (("wrong", FAKE_GC), 0, "graded", "changes gc.assert_grad"),
@@ -339,6 +343,18 @@ def test_gigantic_output_is_truncated(graded):
     path = course.path("autograded", "gigantic_output", LESSON1, f"{LESSON1}.ipynb")
     assert path.stat().st_size < 5_000_000
     assert "truncated" in path.read_text()
+
+
+def test_a_lost_output_is_explained_and_the_next_cells_output_still_arrives(graded):
+    """libzmq drops an over-size message and never reconnects that socket: the grader opens a new
+    one, so only the cell that printed too much loses its output."""
+    course, _, _ = graded
+    nb = nbformat.read(course.path("autograded", "oversize_message", LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if c.source == OVERSIZE)
+    assert [o.get("ename") for o in nb.cells[at].outputs] == ["OutputLost"]
+    assert "lost on its way to the grader" in nb.cells[at].outputs[0].evalue
+    assert [o.get("text") for o in nb.cells[at + 1].outputs] == ["printed after the lost output\n"]
+    assert "output_lost in cell" not in json.dumps(report(course)[("gigantic_output", LESSON1)])
 
 
 def test_the_student_kernel_cannot_signal_trace_or_read_the_checker(graded):

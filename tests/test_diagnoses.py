@@ -217,6 +217,24 @@ def test_a_half_formula_is_named_the_same_by_check_and_check_formula():
     assert fails(gc.check_formula(f, lambda x: x, at=torch.tensor([1.0, 2.0, 3.0]))) == ["formula_constant_factor"]
 
 
+def test_one_value_at_one_point_is_never_called_a_constant_factor():
+    """x² at x = 3 is 3/2 of the right 6, by coincidence: with a value (no formula to move to other
+    points) nothing shows that the ratio is the same elsewhere, so no factor is claimed."""
+    f = lambda x: x ** 2
+    x = leaf(3.0)
+    f(x).backward()
+    assert fails(gc.check(x, f, torch.tensor(9.0, dtype=torch.float64))) == ["formula_wrong"]
+
+
+def test_sign_or_factor_names_minus_one_and_simple_fractions_only():
+    from gradcoach.compare import sign_or_factor
+
+    assert sign_or_factor(-1.0, 3) == ("sign", None)
+    assert sign_or_factor(0.5, 3) == ("factor", "1/2")
+    assert sign_or_factor(1.0, 3) is None and sign_or_factor(None, 3) is None
+    assert sign_or_factor(0.7313, 3) is None
+
+
 # -- f is evaluated in float64 whatever it captured -------------------------------------------------
 
 def test_f_capturing_a_float32_matrix_is_checked_not_crashed():
