@@ -37,6 +37,7 @@ from nbgrader.utils import is_grade, is_locked
 from traitlets import Bool, Dict, Integer, default
 
 from .inside.guarded import GUARDED
+from .inside.limits import MAX_REPLY
 from .messages import t
 from .relay import Relay
 from .sandbox import KernelSettings, SandboxKernelManager
@@ -251,9 +252,20 @@ class SandboxedExecute(Execute):
             self.km, self.kc = own
             self._in_checker = False
         if keep_outputs:
-            cell.outputs = [out for out in cell.outputs if out.get("output_type") != "execute_result"]
+            cell.outputs = [self._explained(out) for out in cell.outputs if out.get("output_type") != "execute_result"]
         if self._manager.exit_status() is not None:
             raise DeadKernelError("the student's kernel died")
+
+    def _explained(self, out):
+        """The checker's error for a reply the student's kernel could not send (inside/bridge.py,
+        MAX_REPLY), in the course's language instead of its internal code."""
+        if out.get("output_type") != "error" or out.get("ename") != "AnswerTooLarge":
+            return out
+        code, _, size = str(out.get("evalue", "")).partition(":")
+        if code != "too_large" or not size.isdigit():
+            return out
+        return _error_output("AnswerTooLarge", t("answer_too_large", self.lang, mb=round(int(size) / 2**20),
+                                                 limit=MAX_REPLY // 2**20))
 
     # -- the notebook -------------------------------------------------------------------------
     def preprocess(self, nb, resources=None, km=None):

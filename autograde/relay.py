@@ -16,7 +16,7 @@ import time
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
 
-from .sandbox import MAX_MESSAGE
+from .inside.limits import MAX_MESSAGE
 
 
 class Relay:

@@ -39,13 +39,13 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict, Unicode
 
+from .inside.limits import MAX_MESSAGE
 from .messages import Text, t
 
 INSIDE = Path(__file__).with_name("inside")
 MOUNT_POINT = "/opt/autograde"
 HOME = "/tmp/home"
 ROOT_UID_BASE = 1_900_000_000
-MAX_MESSAGE = 64 * 1024 * 1024
 _ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "mime.types", "nsswitch.conf")
 
 

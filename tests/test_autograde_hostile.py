@@ -39,6 +39,9 @@ TOP_EXIT = "import sys\nsys.exit(1)\n"
 # one message over the grader's MAX_MESSAGE (64 MiB): dropped on the way, with the cell's idle status
 OVERSIZE = "from IPython.display import display\ndisplay({'text/plain': 'x' * 70_000_000}, raw=True)\n"
 AFTER_OVERSIZE = "print('printed after the lost output')\n"
+# an answer whose reply to the checker (x and its .grad, 64 MB each) is more than one message holds
+HUGE_ANSWER = ("def grad_of_cube(x0):\n    x = torch.zeros(8_000_000, dtype=torch.float64, requires_grad=True)\n"
+               "    (2 * x ** 3).sum().backward()\n    return x\n")
 
 FAKE_GC = ("import sys, types\nimport gradcoach\n"
            "fake = types.SimpleNamespace(answer=lambda fn, *a, **k: fn(*a, **k), assert_grad=lambda *a, **k: None,\n"
@@ -201,6 +204,7 @@ KINDS = {
     "segfault": ({"ex2_answer": SEGFAULT}, 1, "crashed", "SIGSEGV"),
     "gigantic_output": ((FLOOD,), 3, "graded", ""),
     "oversize_message": (("correct", OVERSIZE, AFTER_OVERSIZE), 3, "graded", "output_lost in cell"),
+    "huge_answer": ({"ex1_answer": HUGE_ANSWER}, 2, "graded", ""),
     "sys_exit": ({"ex1_answer": SYS_EXIT}, 2, "graded", ""),
     "sys_exit_top_level": ((TOP_EXIT,), 3, "graded", ""),
     "redefine_gradcoach": (("wrong", FAKE_GC), 0, "graded", "changes gc.assert_grad"),
@@ -355,6 +359,17 @@ def test_a_lost_output_is_explained_and_the_next_cells_output_still_arrives(grad
     assert "lost on its way to the grader" in nb.cells[at].outputs[0].evalue
     assert [o.get("text") for o in nb.cells[at + 1].outputs] == ["printed after the lost output\n"]
     assert "output_lost in cell" not in json.dumps(report(course)[("gigantic_output", LESSON1)])
+
+
+def test_an_answer_too_large_to_send_is_explained_and_costs_no_other_exercise(graded):
+    """Dropped, the checker's reply would have taken the relay's socket with it, and every later
+    test would have waited out its timeout: the student's kernel refuses it instead (MAX_REPLY)."""
+    course, _, _ = graded
+    nb = nbformat.read(course.path("autograded", "huge_answer", LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    errors = [o for c in tests for o in c.outputs if o.output_type == "error"]
+    assert errors and {o.ename for o in errors} == {"AnswerTooLarge"}, errors
+    assert "more than the grader passes on (48 MB)" in errors[0].evalue
 
 
 def test_the_student_kernel_cannot_signal_trace_or_read_the_checker(graded):

@@ -30,6 +30,7 @@ from collections import Counter, deque
 
 import mirror
 import torch
+from limits import MAX_REPLY
 from wire import WireError, decode, decode_function, make_tensor, plain, tensor_bytes, tensor_data
 
 MAX_JACOBIAN = 1_000_000
@@ -66,6 +67,8 @@ def install(shell, entry: str) -> None:
             text = json.dumps(reply)
         except (TypeError, ValueError):
             text = json.dumps({"error": "unencodable"})
+        if len(text) > MAX_REPLY:  # the relay would drop it, and its socket with it
+            text = json.dumps({"error": f"too_large:{len(text)}"})
         kernel.session.send(stream, f"{entry}_reply", {"json": text}, parent, ident=idents)
 
     handle.__module__ = __name__

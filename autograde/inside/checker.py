@@ -27,6 +27,7 @@ import weakref
 import mirror
 import torch
 import zmq
+from limits import MAX_MESSAGE
 from wire import Opaque, WireError, decode, encode_function, make_tensor, plain, tensor_data
 
 _S: dict = {}
@@ -38,9 +39,15 @@ class StudentUnavailable(RuntimeError):
     """The student's kernel did not answer (it died, hung, or sent something unreadable)."""
 
 
+class AnswerTooLarge(BaseException):
+    """The student's kernel refused to send a reply bigger than one message holds (bridge.py,
+    MAX_REPLY). Not an Exception: gradcoach must not report it as the student's function raising;
+    the grader explains it (execute.py)."""
+
+
 def install(cfg: dict, shell) -> None:
     context = zmq.Context()
-    context.setsockopt(zmq.MAXMSGSIZE, 64 * 1024 * 1024)
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
     sock = context.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.bind(f"ipc://{cfg['bridge']}")
@@ -83,6 +90,8 @@ def _request(payload: dict) -> dict:
             data = json.loads(reply["json"])
         except (KeyError, TypeError, ValueError):
             raise StudentUnavailable("unreadable") from None
+        if type(data) is dict and str(data.get("error", "")).startswith("too_large:"):
+            raise AnswerTooLarge(str(data["error"])[:40])
         if type(data) is not dict or "error" in data:
             raise StudentUnavailable(str(data.get("error", "unreadable"))[:200] if type(data) is dict else "unreadable")
         return data
