@@ -291,9 +291,11 @@ def _formula_parts(c: Comparison):
     (from the elementwise verdicts), and which one the message after it speaks of."""
     if len(c.names) < 2:
         return
-    wrong = [f"∂f/∂{n}" for n, b in zip(c.names, c.blocks, strict=True) if b.ok is not None and not b.ok.all()]
+    name = getattr(c.f, "__name__", "")
+    f = name if name.isidentifier() else "f"  # a lambda: plain f
+    wrong = [f"∂{f}/∂{n}" for n, b in zip(c.names, c.blocks, strict=True) if b.ok is not None and not b.ok.all()]
     if wrong:
-        c.fail("formula_parts_wrong", n=len(c.names), which=", ".join(wrong), part=f"∂f/∂{c.inp}")
+        c.fail("formula_parts_wrong", n=len(c.names), which=", ".join(wrong), part=f"∂{f}/∂{c.inp}")
 
 
 def _formula_ratio_elsewhere(c: Comparison):
