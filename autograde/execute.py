@@ -264,7 +264,7 @@ class SandboxedExecute(Execute):
         code, _, size = str(out.get("evalue", "")).partition(":")
         if code != "too_large" or not size.isdigit():
             return out
-        return _error_output("AnswerTooLarge", t("answer_too_large", self.lang, mb=round(int(size) / 2**20),
+        return _error_output("AnswerTooLarge", t("answer_too_large", self.lang, mb=-(-int(size) // 2**20),
                                                  limit=MAX_REPLY // 2**20))
 
     # -- the notebook -------------------------------------------------------------------------
