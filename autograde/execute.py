@@ -147,6 +147,11 @@ class SandboxedExecute(Execute):
     def lang(self) -> str:
         return self.sandbox.get("lang", "en")
 
+    @property
+    def _relay_timeout(self) -> float:
+        # longer than a cell may run: a test cell's own timeout is what normally stops a hung answer
+        return self.timeout + 30
+
     def create_kernel_manager(self):
         token = secrets.token_hex(6)
         self.entry = f"autograde_restore_{token}"
@@ -191,7 +196,7 @@ class SandboxedExecute(Execute):
         self._checker_km = km
         # it starts while the student's first cells run: its sandbox is not the student's (sandbox.Zygote.get)
         self._checker_kc, self._checker_ready = kc, False
-        self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self.timeout + 30)
+        self._relay = Relay(km.bridge_address(), self._manager, self.call_entry, self._relay_timeout)
 
     def _prestart_checker(self) -> None:
         """After a notebook, fork the next notebook's checker in the checkers' sandbox (emptied when
@@ -257,10 +262,15 @@ class SandboxedExecute(Execute):
             raise DeadKernelError("the student's kernel died")
 
     def _explained(self, out):
-        """The checker's error for a reply the student's kernel could not send (inside/bridge.py,
-        MAX_REPLY), in the course's language instead of its internal code."""
-        if out.get("output_type") != "error" or out.get("ename") != "AnswerTooLarge":
+        """The checker's errors for an answer the student's kernel could not give (too large to send,
+        inside/bridge.py MAX_REPLY; or none, inside/checker.py StudentUnavailable), in the course's
+        language instead of their internal codes."""
+        if out.get("output_type") != "error" or out.get("ename") not in ("AnswerTooLarge", "StudentUnavailable"):
             return out
+        if out["ename"] == "StudentUnavailable":
+            code = str(out.get("evalue", ""))
+            code = code if code in ("stopped", "no_answer") else "unreadable"
+            return _error_output("StudentUnavailable", t(f"student_{code}", self.lang, seconds=self._relay_timeout))
         code, _, size = str(out.get("evalue", "")).partition(":")
         if code != "too_large" or not size.isdigit():
             return out

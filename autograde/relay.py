@@ -88,7 +88,7 @@ class Relay:
     def _ask(self, client, payload) -> dict:
         if self.student_died or not self._student_alive():
             self.student_died = True
-            return {"error": "the student's kernel has stopped"}
+            return {"error": "stopped"}
         msg = client.session.msg(self.entry, payload)
         client.shell_channel.send(msg)
         deadline = time.monotonic() + self.timeout
@@ -98,10 +98,10 @@ class Relay:
             except queue.Empty:
                 if not self._student_alive():
                     self.student_died = True
-                    return {"error": "the student's kernel has stopped"}
+                    return {"error": "stopped"}
                 continue
             if reply.get("parent_header", {}).get("msg_id") != msg["header"]["msg_id"]:
                 continue
             text = reply.get("content", {}).get("json")
             return {"json": text} if isinstance(text, str) else {"error": "unreadable"}
-        return {"error": "the student's kernel did not answer"}
+        return {"error": "no_answer"}

@@ -372,6 +372,21 @@ def test_an_answer_too_large_to_send_is_explained_and_costs_no_other_exercise(gr
     assert "more than the grader passes on (48 MB)" in errors[0].evalue
 
 
+def test_a_test_whose_answer_never_comes_says_why_and_blames_no_function(graded):
+    """A kernel that dies while a test waits on the student's function (os._exit), or a reply that
+    is not the bridge's (a forged handler), is explained in the course's language: gradcoach never
+    reports the grader's missing answer as the function raising."""
+    course, _, _ = graded
+    expected = {"os_exit": "your notebook's kernel stopped while the test was waiting for it",
+                "forged_reply_not_json": "the grader could not read your notebook's reply"}
+    for kind, says in expected.items():
+        nb = nbformat.read(course.path("autograded", kind, LESSON1, f"{LESSON1}.ipynb"), as_version=4)
+        outputs = [o for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") for o in c.outputs]
+        shown = json.dumps(outputs)
+        assert "stopped with an error" not in shown and "StudentUnavailable:" not in shown, (kind, shown[:2000])
+        assert any(o.get("ename") == "StudentUnavailable" and says in o.evalue for o in outputs), (kind, shown[:2000])
+
+
 def test_the_student_kernel_cannot_signal_trace_or_read_the_checker(graded):
     """The checker runs in a sandbox of its own (PID, mount and IPC namespaces), not dumpable, and
     here (root) under another uid: a student's kernel that tries every other process and file it

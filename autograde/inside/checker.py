@@ -35,8 +35,16 @@ _ids = itertools.count(1)
 _backward = torch.autograd.backward
 
 
-class StudentUnavailable(RuntimeError):
-    """The student's kernel did not answer (it died, hung, or sent something unreadable)."""
+class StudentUnavailable(BaseException):
+    """The student's kernel gave no usable answer; ``args[0]`` is the code the grader explains
+    (execute.py): ``stopped`` (it died), ``no_answer`` (it hung) or ``unreadable`` (anything else).
+    Not an Exception, like AnswerTooLarge: gradcoach must not report it as the student's function
+    raising, nor take a missing answer as evidence."""
+
+    CODES = ("stopped", "no_answer", "unreadable")
+
+    def __init__(self, code: str = "unreadable"):
+        super().__init__(code if code in self.CODES else "unreadable")
 
 
 class AnswerTooLarge(BaseException):
@@ -85,15 +93,15 @@ def _request(payload: dict) -> dict:
         if reply.get("id") != ident:
             continue  # the late answer to a request that was interrupted
         if "error" in reply:
-            raise StudentUnavailable(reply["error"])
+            raise StudentUnavailable(str(reply["error"]))
         try:
             data = json.loads(reply["json"])
-        except (KeyError, TypeError, ValueError):
-            raise StudentUnavailable("unreadable") from None
+        except (KeyError, TypeError, ValueError, RecursionError):
+            raise StudentUnavailable() from None
         if type(data) is dict and str(data.get("error", "")).startswith("too_large:"):
             raise AnswerTooLarge(str(data["error"])[:40])
         if type(data) is not dict or "error" in data:
-            raise StudentUnavailable(str(data.get("error", "unreadable"))[:200] if type(data) is dict else "unreadable")
+            raise StudentUnavailable()
         return data
 
 
@@ -294,7 +302,7 @@ def _refresh(handles: list) -> None:
     try:
         _objects(reply.get("objects"))
     except (WireError, RuntimeError, TypeError, ValueError, KeyError):
-        raise StudentUnavailable("unreadable") from None
+        raise StudentUnavailable() from None
 
 
 # --- the test's torch modules and optimizers, mirrored in the student's kernel (inside/mirror.py) --
@@ -509,7 +517,7 @@ def _call(remote: Remote, args, kwargs):
         if type(reply.get("grad_enabled")) is bool and reply["grad_enabled"] != torch.is_grad_enabled():
             torch.set_grad_enabled(reply["grad_enabled"])
     except (WireError, RuntimeError, TypeError, ValueError, KeyError, IndexError):
-        raise StudentUnavailable("unreadable") from None
+        raise StudentUnavailable() from None
     raised = reply.get("raised")
     if raised is not None:
         raise _rebuild_exception(raised, reply.get("forbidden"), active)
@@ -572,7 +580,7 @@ def _rebuild_exception(raised, forbidden, active):
     from gradcoach import rules
 
     if type(raised) is not dict:
-        return StudentUnavailable("unreadable")
+        return StudentUnavailable()
     message = str(raised.get("message", ""))[:4000]
     if forbidden is not None:
         for rule in active:
