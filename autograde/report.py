@@ -91,9 +91,21 @@ def _message_text(code: str, lang: str) -> str:
     from gradcoach.i18n import catalogue
 
     text = catalogue(lang).get(code) or catalogue("en").get(code) or code
-    text = re.sub(r"\{[^{}]*\}", "…", text).replace("`", "")
-    first = re.split(r"(?<=[.!?。！？])\s*", text, maxsplit=1)[0]
-    return first[:160]
+    text = re.sub(r"\{[^{}]*\}", "…", text)
+    # a sentence ends at 。！？, or at .!? before a space or the end, outside code marks and
+    # brackets: the dot of `x.grad`, `.sum()` or torch.Tensor ends none
+    depth, code = 0, False
+    for i, ch in enumerate(text):
+        if ch == "`":
+            code = not code
+        elif not code and ch in "(（[":
+            depth += 1
+        elif not code and ch in ")）]":
+            depth = max(0, depth - 1)
+        elif not code and not depth and (ch in "。！？" or ch in ".!?" and text[i + 1:i + 2] in ("", " ", "\n")):
+            text = text[:i + 1]
+            break
+    return text.replace("`", "")[:160]
 
 
 def build(course: Course, assignment: str, rows: list[dict]) -> AssignmentReport:

@@ -217,7 +217,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     fd_atol = 10 * fd.roundoff + 1e-10
     fd_rtol = compare.FD_RTOL[order]
     widened = t("tolerance_fd", atol=s_atol + fd_atol, rtol=s_rtol + fd_rtol) if exp_arrays is None else ""
-    report.footer.append(t("tolerance_line", atol=s_atol, rtol=s_rtol, dtype=str(dtype).replace("torch.", ""),
+    report.footer.append(t("tolerance_line_formula" if kind == "formula" else "tolerance_line", atol=s_atol, rtol=s_rtol, dtype=str(dtype).replace("torch.", ""),
                            step=STEP1 if order == 1 else STEP2, fd=widened))
 
     blocks, a_ok, b_ok, c_ok = [], [], [], []
@@ -267,7 +267,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     diagnose(Comparison(report, kind, names, points, blocks, got_names, exp_arrays, fd, B, C, s_atol, f, bases,
                         varr, out_arr, reveal, from_grad=got is None, inputs=inputs, dtype=dtype,
                         first=_index_of(first, inputs, names) if kind == "second" else None,
-                        w=w if kind == "second" else None,
+                        w=w if kind == "second" else None, hvp=kind == "second" and v is not None,
                         formula=expected if kind == "formula" and callable(expected) else None, rtol=s_rtol))
     report.passed = False  # whatever a diagnosis ran, the verdict above stands
     return report
@@ -298,7 +298,7 @@ def _student_formula(report, formula, bases, n, names):
     value = _call(formula, bases) if callable(formula) else formula
     values = _as_tuple(value) if n > 1 else (value,)
     if len(values) != n:
-        fail(report, "not_tensor", name="formula", kind=describe(value))
+        fail(report, "formula_count", n=n, kind=describe(value))
         return None
     out = []
     for name, v, b in zip(names, values, bases, strict=True):
@@ -382,7 +382,8 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
     report = _value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name, reveal=reveal, each=each)
     if type(name) is str and not CODE_NAME.fullmatch(name):  # a name in words ("number of saved tensors"), not code
-        report.messages = [m.replace(f"`{name}`", name) for m in report.messages]
+        joined = t("word_name_join", name=name)  # "`x` is" becomes "x is", but 「`x` は」 becomes 「xは」
+        report.messages = [m.replace(f"`{name}` ", joined).replace(f"`{name}`", name) for m in report.messages]
     return report
 
 

@@ -80,6 +80,20 @@ def _find_culprit(*functions) -> str | None:
     return None
 
 
+_CLEARINGS = [(r"\.grad\s*=\s*None", ".grad = None"), (r"\.zero_grad\(", "zero_grad()"),
+              (r"\.grad\.zero_\(\)", ".grad.zero_()")]
+
+
+def _find_clearing(fn) -> str | None:
+    """The first reset of a gradient (``.grad = None``, ``zero_grad()``) in ``fn``'s source, or None."""
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return None
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return next((shown for pattern, shown in _CLEARINGS if re.search(pattern, code)), None)
+
+
 def _graph_reaches(f, inputs, x) -> bool:
     """Does autograd connect f(*inputs) to x? (No .grad is touched.)"""
     try:
@@ -134,6 +148,12 @@ def _accumulated(x, f, bases, index, k, varr):
     return None
 
 
+def _reset_advice(x, name: str) -> str:
+    """How to reset ``x.grad``: a model's parameter by its optimizer (the test's name for it need not
+    be a variable of the student's), any other tensor by its name."""
+    return t("reset_parameter" if isinstance(x, torch.nn.Parameter) else "reset_tensor", input=name)
+
+
 def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
     if not x.requires_grad:  # what the student's function returned: it may be a gradient, not the leaf
         return fail(report, "grad_none_returned_no_grad" if answered_fn(x) is not None else "grad_none_requires_grad",
@@ -156,7 +176,12 @@ def _grad_none(report: Report, name: str, x, f, inputs) -> Report:
         if calls == 0:
             return fail(report, "grad_none_backward_never_called", name=name, fn=student_fn.__name__)
         if calls is not None:
-            culprit = _find_culprit(student_fn) or ""
+            culprit = _find_culprit(student_fn)
+            if culprit is None:  # backward() ran, and the test's graph reaches x: cleared, or cut unseen
+                cleared = _find_clearing(student_fn)
+                if cleared:
+                    return fail(report, "grad_cleared_in_answer", name=name, fn=student_fn.__name__, clear=cleared)
+                return fail(report, "grad_none_after_backward", name=name, fn=student_fn.__name__)
     if culprit is not None:
         reason = t("culprit_found", culprit=culprit) if culprit else t("culprit_unknown", name=name)
         return fail(report, "grad_none_graph_cut", name=name, culprit=reason)
@@ -221,6 +246,7 @@ class Comparison:
     dtype: object  # the dtype the student computed in
     first: int | None = None  # check_second's row
     w: object = None  # check_second's weights on the first derivative
+    hvp: bool = False  # check_second with v=: a Hessian–vector product H·v
     formula: object = None  # check_formula: the student's formula (a callable), to try at other points
     rtol: float | None = None  # the check's relative tolerance
     _cache: dict = field(default_factory=dict)
@@ -435,7 +461,7 @@ def rule_common_factor(c: Comparison):
     if ratio is None:
         return None
     if k is not None and c.accumulated:
-        return c.fail(c.accumulated, name=c.name, k=k, input=c.inp)
+        return c.fail(c.accumulated, name=c.name, k=k, input=c.inp, reset=_reset_advice(c.inputs[c.bi], c.inp))
     if k is not None and c.accumulated is None:  # nothing tells: both causes are named
         return c.fail("integer_factor_unknown", name=c.name, k=k, input=c.inp)
     pattern = compare.sign_or_factor(ratio, g.size) if g.size > 1 else None
@@ -474,7 +500,7 @@ def rule_second_is_first(c: Comparison):
             return None
         if not compare.close(b.got.reshape(-1), d1, c.atol * 10, 1e-6).all():
             return None
-    return c.fail("second_is_first", name=c.name, input=c.inp)
+    return c.fail("second_is_first_hvp" if c.hvp else "second_is_first", name=c.name, input=c.inp)
 
 
 def rule_second_wrong_weights(c: Comparison):
@@ -614,7 +640,7 @@ def _diagnose_projections(c: Comparison):
         k = compare.as_integer(ratio)
         accumulated = _accumulated(c.inputs[c.bi], c.f, c.bases, c.bi, k, c.varr) if c.from_grad else False
         if k is not None and accumulated:
-            return c.fail(accumulated, name=c.name, k=k, input=c.inp)
+            return c.fail(accumulated, name=c.name, k=k, input=c.inp, reset=_reset_advice(c.inputs[c.bi], c.inp))
         if k is not None and accumulated is None:
             return c.fail("integer_factor_unknown", name=c.name, k=k, input=c.inp)
         if abs(ratio + 1) <= 1e-3:

@@ -89,27 +89,26 @@ def backward_fingerprints(f, bases, index, passes: int, v=None, create_graph: bo
 
 
 def rerun_backward_calls(fn, args, kwargs) -> int | None:
-    """The number of backward passes (``backward()``/``torch.autograd.grad``) one call of ``fn``
-    makes, or None when it cannot be measured (grading, or ``fn`` fails on a second run)."""
+    """The number of backward passes that write ``.grad`` (``backward()``, ``torch.autograd.backward``;
+    not ``torch.autograd.grad``, which returns its gradients) one call of ``fn`` makes, or None when it
+    cannot be measured (grading, or ``fn`` fails on a second run)."""
     if _GRADING or fn is None:
         return None
     count = [0]
-    originals = (torch.autograd.backward, torch.autograd.grad)
+    original = torch.autograd.backward
 
-    def counting(original):
-        def wrapper(*a, **k):
-            count[0] += 1
-            return original(*a, **k)
-        return wrapper
+    def counting(*a, **k):
+        count[0] += 1
+        return original(*a, **k)
 
-    torch.autograd.backward, torch.autograd.grad = (counting(o) for o in originals)
+    torch.autograd.backward = counting  # Tensor.backward() calls it by this name
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             fn(*[a.detach().clone().requires_grad_(a.requires_grad) if is_tensor(a) else a for a in args], **kwargs)
     except Exception:  # noqa: BLE001 - no evidence then
         return None
     finally:
-        torch.autograd.backward, torch.autograd.grad = originals
+        torch.autograd.backward = original
     return count[0]
 
 

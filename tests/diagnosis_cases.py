@@ -1055,3 +1055,35 @@ def hvp_by_double_backward_is_exact_to_1e_12():
         (g,) = torch.autograd.grad(_LSE(zz), zz, create_graph=True)
         return torch.autograd.grad(g @ v, zz)[0]
     return _hvp_checked_exactly(hvp)
+
+
+# -- review 23: evidence that used to be misread ---------------------------------------------------
+
+@case("01", {"grad_cleared_in_answer"}, never={"grad_none_graph_cut"})
+def grad_reset_after_backward_inside_the_answer():
+    def grad_of_cubic(x0):
+        x = torch.tensor(x0, dtype=F64, requires_grad=True)
+        (x ** 3).backward()
+        x.grad = None  # "resetting", one line too late
+        return x
+    return gc.check(gc.answer(grad_of_cubic, 1.5), lambda x: x ** 3, lambda x: 3 * x ** 2)
+
+
+@case("05", {"grad_none_backward_never_called"}, never={"grad_none_graph_cut"})
+def second_derivative_without_the_second_backward():
+    def second_derivative(f, x0):
+        x = torch.tensor(x0, dtype=F64, requires_grad=True)
+        (fx,) = torch.autograd.grad(f(x), x, create_graph=True)
+        return x  # fx.backward() forgotten: autograd.grad wrote no .grad
+    f = lambda x: x ** 2 * torch.log(x)
+    return gc.check_second(gc.answer(second_derivative, f, 2.0), f, lambda x: 2 * torch.log(x) + 3)
+
+
+@case("05", {"second_is_first_hvp"}, never={"second_is_first"})
+def hvp_returning_the_gradient():
+    return _hvp_case(lambda g, z, v: g)
+
+
+@case("01", {"formula_count"}, never={"not_tensor"})
+def formula_returning_one_partial_of_two():
+    return gc.check_formula(lambda x, y: x ** 2 * y, lambda x, y: 2 * x * y, (1.5, -0.5))

@@ -95,3 +95,13 @@ def test_the_report_is_written_in_the_course_language(reported, tmp_path):
     (ja / "autograde.json").write_text(json.dumps({**settings, "lang": "ja"}))
     page = write_reports(Course(ja), [LESSON1])[0].read_text(encoding="utf-8")
     assert '<html lang="ja">' in page and "クラスの採点レポート" in page and "問題ごとの結果" in page
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "ko"])
+def test_a_diagnosis_excerpt_is_a_whole_first_sentence_not_cut_at_a_dot_in_code(lang):
+    """`x.grad`, `.sum()` and torch.Tensor hold dots that end no sentence."""
+    from autograde.report import _message_text
+
+    for code in ("grad_none_no_backward", "not_tensor", "grad_cleared_after_backward", "jv_not_vjp"):
+        text = _message_text(code, lang)
+        assert len(text) > 12 and not text.endswith(("torch.", "(.", "（.")), (code, text)

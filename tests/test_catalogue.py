@@ -18,8 +18,9 @@ CATALOGUES = {"gradcoach": (Path(i18n.__file__).with_name("locales"), i18n.t),
               "autograde": (messages.LOCALES, messages.t)}
 # Messages that read the same in every language (code names, table marks).
 SAME_IN_EVERY_LANGUAGE = {"gradcoach": {"col_autograd", "col_grad", "verdict_ok", "bound_atol", "bound_rtol"}, "autograde": set()}
-# Punctuation only (a title's colon: full-width in Japanese), so no letters of the language.
-PUNCTUATION = {"title_sep"}
+# Punctuation or spacing only (a title's colon: full-width in Japanese; a name in words followed by a
+# particle, with no space in Japanese), so no letters of the language.
+PUNCTUATION = {"title_sep", "word_name_join"}
 SCRIPT = {"ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"), "ko": re.compile(r"[\uac00-\ud7af]")}
 EACH = pytest.mark.parametrize("name", sorted(CATALOGUES))
 

@@ -363,3 +363,48 @@ def test_passed_says_so_in_the_notebooks_language_and_renders_green():
         assert 'class="gradcoach-passed"' in shown._repr_html_() and i18n.t("tests_passed") in shown._repr_html_()
     gc.set_language("en")
     assert "hidden tests" in str(gc.passed())
+
+
+class _Stubbed(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        raise NotImplementedError()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+def test_a_stub_in_a_method_the_answer_calls_is_named_where_it_is():
+    """Lesson 06 ex4: log_sigmoid only calls LogSigmoid.apply; the stub is in forward."""
+    def log_sigmoid(x):
+        return _Stubbed.apply(x)
+
+    gc.set_language("en")
+    with pytest.raises(gc.NotAnswered) as info:
+        gc.answer(log_sigmoid, torch.ones(2, requires_grad=True))
+    assert "`_Stubbed.forward`" in str(info.value)
+
+
+def test_a_parameter_accumulated_by_training_steps_is_told_to_use_the_optimizer():
+    """The test's name for a parameter (weight2) is not a variable of the student's."""
+    gc.set_language("en")
+    layer = torch.nn.Linear(3, 1, bias=False).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    for _ in range(2):
+        (layer(x) ** 2).mean().backward()
+    report = gc.check(layer.weight, lambda w: ((x @ w.T) ** 2).mean())
+    assert not report.passed and "optimizer.zero_grad()" in report.messages[0]
+    assert "w.grad = None" not in report.messages[0]
+
+
+def test_a_name_in_words_takes_japanese_particles_without_a_space():
+    gc.set_language("ja")
+    report = gc.confirm("n", 2, 3, name="保存されたテンソルの数")
+    assert "保存されたテンソルの数は" in report.messages[0] or "保存されたテンソルの数の" in report.messages[0]
+    assert "保存されたテンソルの数 " not in report.messages[0]
+    gc.set_language("en")

@@ -429,8 +429,20 @@ def _raised(exc) -> dict:
     except Exception:  # noqa: BLE001 - a student's exception whose __str__ fails
         message = ""
     return {"type": type(exc).__name__[:100], "message": message, "exception": isinstance(exc, Exception),
-            "not_implemented": isinstance(exc, NotImplementedError),
+            "not_implemented": isinstance(exc, NotImplementedError), "where": _raised_where(exc),
             "interrupt": isinstance(exc, KeyboardInterrupt)}
+
+
+def _raised_where(exc) -> str | None:
+    """The notebook's function whose line raised ``exc`` (gradcoach names a stub's method with it)."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "__main__":
+            code = tb.tb_frame.f_code
+            found = getattr(code, "co_qualname", code.co_name)
+        tb = tb.tb_next
+    found = found.rsplit("<locals>.", 1)[-1] if isinstance(found, str) else None
+    return found[:200] if found and not found.startswith("<") else None
 
 
 class _Watch:

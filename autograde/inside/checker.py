@@ -587,7 +587,10 @@ def _rebuild_exception(raised, forbidden, active):
             if rule.kind == "forbid" and forbidden in rule.names:
                 return rules._broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=forbidden)
     if raised.get("not_implemented"):
-        return NotImplementedError(message)
+        stub = NotImplementedError(message)
+        if type(raised.get("where")) is str:
+            stub.gradcoach_where = raised["where"][:200]  # gradcoach.answer names the stub's method
+        return stub
     if raised.get("interrupt"):
         return KeyboardInterrupt()
     cls = getattr(builtins, str(raised.get("type", "")), None)
