@@ -446,7 +446,7 @@ def grade(course: Course, *, students: list[str] | None = None, assignments: lis
         seen = {(r.student, r.assignment) for r in all_rows}
         all_rows += [Row(**r) for key, entry in state.items() for r in entry["rows"]
                      if (r["student"], r["assignment"]) not in seen and tuple(key.split("/", 1)) in submitted]
-    missing = [Row(s, a, a, status="missing", problem="nothing submitted")
+    missing = [Row(s, a, a, status="missing")  # the report's heading (rp_missing) says why
                for s in sorted({s for s, _ in submitted}) for a in course.settings.assignments
                if (s, a) not in submitted]
     all_rows += missing

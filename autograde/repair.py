@@ -57,9 +57,9 @@ def read_notebook(data: bytes, lang: str):
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, t("unreadable_json", lang, detail=f"{exc.msg} (line {exc.lineno}, column {exc.colno})")
+        return None, t("unreadable_json", lang, detail=t("json_where", lang, line=exc.lineno, column=exc.colno))
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        return None, t("unreadable_format", lang, detail="no list of cells")
+        return None, t("unreadable_format", lang, detail=t("no_cell_list", lang))
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for malformed input

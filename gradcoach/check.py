@@ -22,7 +22,7 @@ from .diagnose import LOW_PRECISION, Comparison, _fd_text, _from_writes, _grad_n
 from .evaluate import float64_function, usage_error
 from .evidence import grad_writes_of_value, last_answer
 from .finite_diff import DIRECTIONS, STEP1, STEP2, first_order, second_order
-from .i18n import t
+from .i18n import joined, t
 from .report import Block, Report, fail, fmt
 
 _checked: set[str] = set()
@@ -200,14 +200,13 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
 
     for name, gn, g, b in zip(names, got_names, got_arrays, bases, strict=True):
         if g.shape != tuple(b.shape) and not (g.size == 1 and b.numel() == 1):
-            hint = ""
+            message = t("wrong_shape", name=gn, input=name, got_shape=tuple(g.shape), want_shape=tuple(b.shape))
             if g.size == out_arr.size * b.numel() and out_arr.size > 1:
-                hint = " " + t("hint_jacobian")
+                message = joined(message, t("hint_jacobian"))
             elif g.size == 1:
-                hint = " " + t("hint_scalar", input=name)
+                message = joined(message, t("hint_scalar", input=name))
             report.codes.append("wrong_shape")
-            report.messages.append(t("wrong_shape", name=gn, input=name, got_shape=tuple(g.shape),
-                                     want_shape=tuple(b.shape)) + hint)
+            report.messages.append(message)
             return report
 
     got_arrays = [g.reshape(tuple(b.shape)) for g, b in zip(got_arrays, bases, strict=True)]
@@ -404,7 +403,7 @@ def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):
     if g.shape != e.shape and not (g.size == 1 and e.size == 1):  # 0-d and one-element count as equal
         fail(report, "value_wrong_shape", name=name, got_shape=tuple(g.shape), want_shape=tuple(e.shape))
         if g.ndim == 2 and g.T.shape == e.shape and compare.close(g.T, e, 1e-9, 1e-6).all():
-            report.messages[-1] += " " + t("hint_transposed")
+            report.messages[-1] = joined(report.messages[-1], t("hint_transposed"))
             report.codes.append("hint_transposed")
         return report
     g = g.reshape(e.shape)
@@ -439,7 +438,7 @@ def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):
     else:
         fail(report, "value_mismatch_hidden", name=name)
     if g.ndim == 2 and g.shape[0] == g.shape[1] > 1 and compare.close(g.T, e, a_tol, r_tol).all():
-        report.messages[-1] += " " + t("hint_transposed")  # a square matrix read the other way round
+        report.messages[-1] = joined(report.messages[-1], t("hint_transposed"))  # a square matrix transposed
         report.codes.append("hint_transposed")
     return report
 

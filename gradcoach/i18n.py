@@ -48,7 +48,8 @@ def language() -> str:
             _warned_env.add(env)
             names = ", ".join(f"{lang} ({english_name(lang)})" for lang in LANGUAGES)
             message = t("usage_language", lang=_chosen or FALLBACK, code=f"GRADCOACH_LANG={env!r}", choices=names)
-            warnings.warn(f"{message} Ignoring GRADCOACH_LANG.", stacklevel=2)
+            warnings.warn(joined(message, t("usage_language_ignored", lang=_chosen or FALLBACK),
+                                 lang=_chosen or FALLBACK), stacklevel=2)
     return _chosen or FALLBACK
 
 
@@ -57,6 +58,11 @@ def catalogue(code: str) -> dict[str, str]:
     """The messages of one language, read once from ``locales/<code>.json``."""
     with open(_LOCALES / f"{_normalise(code)}.json", encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def joined(first: str, then: str, lang: str | None = None) -> str:
+    """Two sentences one after the other: a space between them, except after Japanese 。."""
+    return t("sentence_join", lang=lang, first=first, then=then)
 
 
 def t(key: str, /, lang: str | None = None, **values) -> str:

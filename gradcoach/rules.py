@@ -24,7 +24,7 @@ from collections import Counter
 import torch
 
 from .check import GradcoachAssertionError
-from .i18n import t
+from .i18n import joined, t
 
 # Short names for the entry points the lessons talk about. "backward" is torch.autograd.backward,
 # which Tensor.backward calls, so one backward pass counts once.
@@ -44,8 +44,9 @@ class RuleBroken(GradcoachAssertionError):
     """The answer broke a rule the exercise states (a forbidden function, a wrong dtype, a side effect)."""
 
 
-def _broken(key: str, suffix: str = "", **values) -> RuleBroken:
-    return RuleBroken(t(key, **values) + suffix, codes=(key,))
+def _broken(key: str, why: str = "", **values) -> RuleBroken:
+    """The broken rule's message, the test's reason (``why``) after it."""
+    return RuleBroken(joined(t(key, **values), why) if why else t(key, **values), codes=(key,))
 
 
 def _expand(names) -> list[str]:
@@ -94,7 +95,7 @@ def _dispatcher(name, original):
         for rule in list(_ACTIVE):
             if name in rule.names:
                 if rule.kind == "forbid":
-                    raise _broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=SHOWN.get(name, name))
+                    raise _broken("rule_forbidden", rule.why or "", name=SHOWN.get(name, name))
                 rule.calls[name] += 1
         return original(*args, **kwargs)
     watched = functools.wraps(original)(watched)

@@ -20,7 +20,7 @@ CATALOGUES = {"gradcoach": (Path(i18n.__file__).with_name("locales"), i18n.t),
 SAME_IN_EVERY_LANGUAGE = {"gradcoach": {"col_autograd", "col_grad", "verdict_ok", "bound_atol", "bound_rtol"}, "autograde": set()}
 # Punctuation or spacing only (a title's colon: full-width in Japanese; a name in words followed by a
 # particle, with no space in Japanese), so no letters of the language.
-PUNCTUATION = {"title_sep", "word_name_join"}
+PUNCTUATION = {"title_sep", "word_name_join", "sentence_join"}
 SCRIPT = {"ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"), "ko": re.compile(r"[\uac00-\ud7af]")}
 EACH = pytest.mark.parametrize("name", sorted(CATALOGUES))
 

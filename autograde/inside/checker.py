@@ -585,7 +585,7 @@ def _rebuild_exception(raised, forbidden, active):
     if forbidden is not None:
         for rule in active:
             if rule.kind == "forbid" and forbidden in rule.names:
-                return rules._broken("rule_forbidden", f" {rule.why}" if rule.why else "", name=forbidden)
+                return rules._broken("rule_forbidden", rule.why or "", name=forbidden)
     if raised.get("not_implemented"):
         stub = NotImplementedError(message)
         if type(raised.get("where")) is str:
