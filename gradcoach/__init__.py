@@ -222,9 +222,9 @@ def _raised_in(exc: BaseException, fn) -> str | None:
     """The qualified name of the notebook's function whose line raised ``exc``: the stub may sit in
     a method that ``fn`` calls (a custom Function's ``forward``), not in ``fn``. The grader's checker
     passes it on as ``gradcoach_where``, since a student's traceback does not cross to it."""
-    where = getattr(exc, "gradcoach_where", None)
-    if isinstance(where, str) and where:
-        return where
+    if hasattr(exc, "gradcoach_where"):  # from the grader: its own traceback holds only its frames
+        where = exc.gradcoach_where
+        return where if isinstance(where, str) and where else None
     module, found, tb = getattr(fn, "__module__", None), None, exc.__traceback__
     while tb is not None:
         if module is not None and tb.tb_frame.f_globals.get("__name__") == module:

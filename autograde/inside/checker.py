@@ -588,8 +588,8 @@ def _rebuild_exception(raised, forbidden, active):
                 return rules._broken("rule_forbidden", rule.why or "", name=forbidden)
     if raised.get("not_implemented"):
         stub = NotImplementedError(message)
-        if type(raised.get("where")) is str:
-            stub.gradcoach_where = raised["where"][:200]  # gradcoach.answer names the stub's method
+        where = raised.get("where")
+        stub.gradcoach_where = where[:200] if type(where) is str else None  # gradcoach.answer names the stub's method
         return stub
     if raised.get("interrupt"):
         return KeyboardInterrupt()
