@@ -297,7 +297,7 @@ def _student_formula(report, formula, bases, n, names):
     value = _call(formula, bases) if callable(formula) else formula
     values = _as_tuple(value) if n > 1 else (value,)
     if len(values) != n:
-        fail(report, "formula_count", n=n, kind=describe(value))
+        fail(report, "formula_count", n=n, got=len(values), kind=describe(value))
         return None
     out = []
     for name, v, b in zip(names, values, bases, strict=True):
@@ -380,10 +380,17 @@ def value_check(got, expected, *, atol, rtol, label, name, reveal, each=False):
     ``assert_close``. Shapes must match (a 0-d and a one-element tensor count as equal); with
     ``each`` a plain number ``expected`` stands for every element (a lesson stating "every entry is 27")."""
     report = _value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name, reveal=reveal, each=each)
-    if type(name) is str and not CODE_NAME.fullmatch(name):  # a name in words ("number of saved tensors"), not code
-        joined = t("word_name_join", name=name)  # "`x` is" becomes "x is", but 「`x` は」 becomes 「xは」
-        report.messages = [m.replace(f"`{name}` ", joined).replace(f"`{name}`", name) for m in report.messages]
+    report.messages = [in_words(m, name) for m in report.messages]
     return report
+
+
+def in_words(message: str, name) -> str:
+    """``message`` with a name in words ("number of saved tensors", not code) out of its code marks:
+    "`x` is" becomes "x is"; a name ending in Japanese takes 「は」 without a space (word_name_join)."""
+    if type(name) is not str or not name or CODE_NAME.fullmatch(name):
+        return message
+    joined = t("word_name_join", name=name) if not name[-1].isascii() else name + " "
+    return message.replace(f"`{name}` ", joined).replace(f"`{name}`", name)
 
 
 def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):

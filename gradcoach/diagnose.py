@@ -319,9 +319,13 @@ def _formula_parts(c: Comparison):
         return
     name = getattr(c.f, "__name__", "")
     f = name if name.isidentifier() else "f"  # a lambda: plain f
-    wrong = [f"∂{f}/∂{n}" for n, b in zip(c.names, c.blocks, strict=True) if b.ok is not None and not b.ok.all()]
+    if c.kind == "second":  # check_second's row: the second derivatives ∂²f/∂first∂n
+        part = lambda n: f"∂²{f}/∂{c.names[c.first]}∂{n}"  # noqa: E731
+    else:
+        part = lambda n: f"∂{f}/∂{n}"  # noqa: E731
+    wrong = [part(n) for n, b in zip(c.names, c.blocks, strict=True) if b.ok is not None and not b.ok.all()]
     if wrong:
-        c.fail("formula_parts_wrong", n=len(c.names), which=", ".join(wrong), part=f"∂{f}/∂{c.inp}")
+        c.fail("formula_parts_wrong", n=len(c.names), which=", ".join(wrong), part=part(c.inp))
 
 
 def _formula_ratio_elsewhere(c: Comparison):
@@ -500,7 +504,8 @@ def rule_second_is_first(c: Comparison):
             return None
         if not compare.close(b.got.reshape(-1), d1, c.atol * 10, 1e-6).all():
             return None
-    return c.fail("second_is_first_hvp" if c.hvp else "second_is_first", name=c.name, input=c.inp)
+    first = c.names[c.first] if c.first is not None else c.inp  # the row asked for: its advice
+    return c.fail("second_is_first_hvp" if c.hvp else "second_is_first", name=c.name, input=c.inp, first=first)
 
 
 def rule_second_wrong_weights(c: Comparison):
@@ -524,6 +529,17 @@ def rule_second_wrong_weights(c: Comparison):
             continue
         if compare.close(c.g, value, c.atol * 10, 1e-6).all():
             return c.fail(key, name=c.name, input=c.inp)
+    return None
+
+
+def rule_second_rows_added(c: Comparison):
+    """check_second from .grad: the row asked for plus another input's row (backward() ran from
+    ∂f/∂other, then from ∂f/∂first, into the same .grad)."""
+    if c.kind != "second" or not c.from_grad:
+        return None
+    other = _rows_added(c.f, c.bases, c.first, c.w, c.blocks, c.atol)
+    if other is not None:
+        return c.fail("second_rows_added", name=c.name, first=c.names[c.first], other=c.names[other])
     return None
 
 
@@ -614,7 +630,7 @@ def rule_mismatch(c: Comparison):
 RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_reference_wrong,
          rule_low_precision, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
          rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
-         rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
+         rule_second_rows_added, rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
 
 
 def diagnose(comparison: Comparison) -> Report:
@@ -704,7 +720,7 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
     (``fresh``) agree, the gradient does not: it came from another computation; the causes are
     listed, likeliest first."""
     if fresh is not None:
-        causes = []
+        causes = [] if from_grad else ["cause_got_other_code"]  # got=: perhaps no torch autograd at all
         source = caller_source()
         polluted = accumulated in ("accumulated", "accumulated_likely")
         if from_grad and polluted:
@@ -760,6 +776,27 @@ def _is_jv(f, bases, k, g, v, atol) -> bool:
     except Exception:
         return False
     return bool(compare.close(g, jv, 10 * atol, compare.FD_RTOL[1] * 10).all())
+
+
+def _rows_added(f, bases, first, w, blocks, atol):
+    """check_second: another input whose row, added to the row asked for, matches every block."""
+    try:
+        asked = second_order(f, bases, first, w)
+    except Exception:  # noqa: BLE001 - no evidence then
+        return None
+    for other in range(len(bases)):
+        if other == first or bases[other].shape != bases[first].shape or not asked.elementwise:
+            continue
+        try:
+            fd = second_order(f, bases, other, w)
+        except Exception:  # noqa: BLE001
+            continue
+        tol = 10 * atol + 10 * (fd.roundoff + asked.roundoff)
+        if all(compare.close(b.got.reshape(-1), (a + d).reshape(-1), tol, compare.FD_RTOL[2]).all()
+               and not compare.close(b.got.reshape(-1), a.reshape(-1), tol, compare.FD_RTOL[2]).all()
+               for b, a, d in zip(blocks, asked.values, fd.values, strict=True)):
+            return other
+    return None
 
 
 def _other_first(f, bases, first, w, blocks, atol):

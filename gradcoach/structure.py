@@ -7,15 +7,15 @@ import warnings
 import torch
 
 from ._safe import describe, grad_of, is_tensor
-from .check import GradcoachAssertionError
+from .check import GradcoachAssertionError, in_words
 from .i18n import t
 from .report import fmt
 
 
 def _fail(label: str, key: str, **values):
     __tracebackhide__ = True
-    raise GradcoachAssertionError(t("assert_header", label=label) + "\n" + t(key, **values), codes=(key,),
-                                  label=label)
+    text = in_words(t(key, **values), values.get("name"))
+    raise GradcoachAssertionError(t("assert_header", label=label) + "\n" + text, codes=(key,), label=label)
 
 
 def _tensor(value, name: str):
@@ -53,8 +53,9 @@ def assert_grad_fn(y, function, name: str = "y"):
     expected = f"{function.__name__}Backward"
     got = type(y.grad_fn).__name__ if y.grad_fn is not None else "None"
     if got != expected:
-        _fail(name, "grad_fn_wrong", name=name, expected=f"{function.__name__}.apply", got=got,
-              function=function.__name__)
+        builtin = got[-1:].isdigit() and "Backward" in got  # PyTorch's own nodes: MulBackward0, …
+        _fail(name, "grad_fn_builtin" if builtin else "grad_fn_wrong", name=name,
+              expected=f"{function.__name__}.apply", got=got, function=function.__name__)
     if function_form(function) == "ctx_in_forward":
         _fail(name, "function_legacy_form", function=function.__name__)
     broken = _backward_ignores_chain_rule(y)

@@ -1087,3 +1087,24 @@ def hvp_returning_the_gradient():
 @case("01", {"formula_count"}, never={"not_tensor"})
 def formula_returning_one_partial_of_two():
     return gc.check_formula(lambda x, y: x ** 2 * y, lambda x, y: 2 * x * y, (1.5, -0.5))
+
+
+@case("05", {"second_rows_added"}, never={"grad_not_from_f", "second_wrong_first"})
+def second_row_after_both_first_derivatives_backpropagated():
+    """Lesson 05 §2's mistake: backward from ∂f/∂x, then from ∂f/∂w, into the same .grad."""
+    x, w = leaf(1.0), leaf(2.0)
+    f = lambda x, w: torch.sin(x * w) + x ** 2 * w ** 3
+    fx, fw = torch.autograd.grad(f(x, w), (x, w), create_graph=True)
+    fx.backward(retain_graph=True)
+    fw.backward()
+    return gc.check_second((x, w), f, first=w)
+
+
+@case("07", {"grad_not_from_f_fd"}, never={"code_differs"}, hedge_ok=True)
+def hand_written_rule_without_out_grad():
+    """A hand-built engine's gradient handed in with got=: the first cause listed is other code."""
+    a = torch.tensor([0.3, -1.2, 2.0], dtype=F64)
+    got = torch.tanh(a)  # d tanh/da is 1 - tanh², not tanh
+    report = gc.check(a, lambda a: torch.tanh(a).sum(), got=got)
+    assert "got=" in report.messages[0].split("\n1. ", 1)[1], report.messages[0]
+    return report
