@@ -35,6 +35,16 @@ def fmt(value) -> str:
     return f"{value:.6g}"
 
 
+def fmt_apart(a, b) -> tuple[str, str]:
+    """``a`` and ``b`` with as many digits as it takes to show that they differ (6 at least, 17 at
+    most): "-0.355521, but it should be -0.355521" would contradict itself."""
+    for digits in (6, 9, 12, 17):
+        shown = tuple(f"{float(v):.{digits}g}" if v is not None and np.isfinite(float(v)) else fmt(v) for v in (a, b))
+        if shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 @dataclass
 class Block:
     """The elementwise comparison for one input."""

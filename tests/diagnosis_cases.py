@@ -1108,3 +1108,15 @@ def hand_written_rule_without_out_grad():
     report = gc.check(a, lambda a: torch.tanh(a).sum(), got=got)
     assert "got=" in report.messages[0].split("\n1. ", 1)[1], report.messages[0]
     return report
+
+
+@case("05", {"second_includes_first"}, never={"grad_not_from_f"})
+def second_row_after_backward_with_create_graph():
+    """Lesson 05 ex2 by backward(create_graph=True): .grad held ∂f/∂x and ∂f/∂w before ∂f/∂w's backward."""
+    x, w = leaf(1.0), leaf(2.0)
+    f = lambda x, w: torch.sin(x * w) + x ** 2 * w ** 3
+    f(x, w).backward(create_graph=True)
+    w.grad.backward()
+    f_wx = lambda x, w: torch.cos(x * w) - x * w * torch.sin(x * w) + 6 * x * w ** 2
+    f_ww = lambda x, w: -x ** 2 * torch.sin(x * w) + 6 * x ** 2 * w
+    return gc.check_second((x, w), f, (f_wx, f_ww), first=w)

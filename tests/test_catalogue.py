@@ -17,7 +17,7 @@ from _glossary import TRANSLATED, find_banned, terms
 CATALOGUES = {"gradcoach": (Path(i18n.__file__).with_name("locales"), i18n.t),
               "autograde": (messages.LOCALES, messages.t)}
 # Messages that read the same in every language (code names, table marks).
-SAME_IN_EVERY_LANGUAGE = {"gradcoach": {"col_autograd", "col_grad", "verdict_ok", "bound_atol", "bound_rtol"}, "autograde": set()}
+SAME_IN_EVERY_LANGUAGE = {"gradcoach": {"col_grad", "verdict_ok", "bound_atol", "bound_rtol"}, "autograde": set()}
 # Punctuation or spacing only (a title's colon: full-width in Japanese; a name in words followed by a
 # particle, with no space in Japanese), so no letters of the language.
 PUNCTUATION = {"title_sep", "word_name_join", "sentence_join"}
