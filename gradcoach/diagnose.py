@@ -85,13 +85,18 @@ _CLEARINGS = [(r"\.grad\s*=\s*None", ".grad = None"), (r"\.zero_grad\(", "zero_g
 
 
 def _find_clearing(fn) -> str | None:
-    """The first reset of a gradient (``.grad = None``, ``zero_grad()``) in ``fn``'s source, or None."""
+    """A reset of a gradient (``.grad = None``, ``zero_grad()``) that ``fn``'s source makes after its
+    last ``.backward(``, or None (a reset before backward() is the right one)."""
     try:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
         return None
     code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
-    return next((shown for pattern, shown in _CLEARINGS if re.search(pattern, code)), None)
+    last = max((m.end() for m in re.finditer(r"\.backward\(|autograd\.backward\(", code)), default=None)
+    if last is None:
+        return None
+    found = [(m.start(), shown) for pattern, shown in _CLEARINGS for m in re.finditer(pattern, code) if m.start() > last]
+    return min(found)[1] if found else None
 
 
 def _graph_reaches(f, inputs, x) -> bool:
@@ -489,7 +494,8 @@ def rule_second_includes_first(c: Comparison):
         fx = first_derivative(c.f, c.bases, k)
         if fx is None or not compare.close(b.got.reshape(-1), e.reshape(-1) + fx.reshape(-1), c.atol * 10, 1e-6).all():
             return None
-    return c.fail("second_includes_first", name=c.name, input=c.inp)
+    first = c.names[c.first] if c.first is not None else c.inp
+    return c.fail("second_includes_first", name=c.name, input=c.inp, first=first)
 
 
 def rule_second_is_first(c: Comparison):
@@ -531,6 +537,18 @@ def rule_second_wrong_weights(c: Comparison):
             continue
         if compare.close(c.g, value, c.atol * 10, 1e-6).all():
             return c.fail(key, name=c.name, input=c.inp)
+    return None
+
+
+def rule_grad_zeroed_in_answer(c: Comparison):
+    """A .grad of zeros read after the student's function, whose code resets a gradient after its
+    backward() (``x.grad.zero_()``, ``zero_grad()``), where the true gradient is not zero."""
+    if c.kind != "grad" or not c.from_grad or c.g.any() or not c.ref.any():
+        return None
+    fn = answered_fn(c.inputs[c.bi])
+    clear = _find_clearing(fn) if fn is not None else None
+    if clear:
+        return c.fail("grad_zeroed_in_answer", name=c.inp, fn=fn.__name__, clear=clear)
     return None
 
 
@@ -630,7 +648,8 @@ def rule_mismatch(c: Comparison):
     return c.fail("mismatch_hidden", name=c.name, point=c.point)
 
 
-RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_reference_wrong,
+RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_grad_zeroed_in_answer,
+         rule_reference_wrong,
          rule_low_precision, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
          rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
          rule_second_rows_added, rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]

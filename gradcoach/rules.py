@@ -75,6 +75,8 @@ def _resolve(path: str):
 #: how a forbidden entry point is named to the student: y.backward(v) reaches torch.autograd.backward,
 #: a name they never typed
 SHOWN = {"torch.autograd.backward": "Tensor.backward() / torch.autograd.backward"}
+#: how a required name is shown when the test gives no ``what=``
+REQUIRED_SHOWN = {"backward": "backward()", "grad": "torch.autograd.grad"}
 
 # The active rules, and the originals of the functions they watch. A rule patches the module
 # attribute when it starts and again right before the student's code runs (:func:`call`,
@@ -166,7 +168,11 @@ def require(*names, what: str | None = None):
     with count_calls(*names) as calls:
         yield calls
     if calls.total() == 0:
-        raise _broken("rule_required", name=what or " / ".join(names))
+        shown = what or " / ".join(REQUIRED_SHOWN.get(n, n) for n in names)
+        # a module function can hide behind a name imported before the test: say so; a method cannot
+        imported = what is None and all(full.startswith("torch.func.") or full == "torch.autograd.grad"
+                                        for full in _expand(names))
+        raise _broken("rule_required_import" if imported else "rule_required", name=shown)
 
 
 FORMULA_FORBIDDEN = ("autograd", "functional", "torch.func", "gradcoach.finite_difference")

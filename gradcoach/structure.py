@@ -54,7 +54,8 @@ def assert_grad_fn(y, function, name: str = "y"):
     got = type(y.grad_fn).__name__ if y.grad_fn is not None else "None"
     if got != expected:
         builtin = got[-1:].isdigit() and "Backward" in got  # PyTorch's own nodes: MulBackward0, …
-        _fail(name, "grad_fn_builtin" if builtin else "grad_fn_wrong", name=name,
+        key = "grad_fn_none" if y.grad_fn is None else "grad_fn_builtin" if builtin else "grad_fn_wrong"
+        _fail(name, key, name=name,
               expected=f"{function.__name__}.apply", got=got, function=function.__name__)
     if function_form(function) == "ctx_in_forward":
         _fail(name, "function_legacy_form", function=function.__name__)

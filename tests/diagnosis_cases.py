@@ -1120,3 +1120,25 @@ def second_row_after_backward_with_create_graph():
     f_wx = lambda x, w: torch.cos(x * w) - x * w * torch.sin(x * w) + 6 * x * w ** 2
     f_ww = lambda x, w: -x ** 2 * torch.sin(x * w) + 6 * x ** 2 * w
     return gc.check_second((x, w), f, (f_wx, f_ww), first=w)
+
+
+@case("01", {"grad_zeroed_in_answer"}, never={"grad_not_from_f", "accumulated"})
+def grad_zeroed_after_backward_inside_the_answer():
+    def grad_of_cubic(x0):
+        x = torch.tensor(x0, dtype=F64, requires_grad=True)
+        (x ** 3).backward()
+        x.grad.zero_()  # "resetting", one line too late
+        return x
+    return gc.check(gc.answer(grad_of_cubic, 1.5), lambda x: x ** 3, lambda x: 3 * x ** 2)
+
+
+@case("01", {"grad_none_after_backward"}, never={"grad_cleared_in_answer", "grad_none_graph_cut"})
+def reset_first_then_backward_from_another_leaf():
+    """The reset comes before backward(), as taught: it is not what lost the gradient."""
+    def grad_of_cubic(x0):
+        x = torch.tensor(x0, dtype=F64, requires_grad=True)
+        x.grad = None
+        other = torch.tensor(x0, dtype=F64, requires_grad=True)
+        (other ** 3).backward()
+        return x
+    return gc.check(gc.answer(grad_of_cubic, 1.5), lambda x: x ** 3, lambda x: 3 * x ** 2)
