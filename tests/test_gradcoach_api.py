@@ -408,3 +408,18 @@ def test_a_name_in_words_takes_japanese_particles_without_a_space():
     assert "保存されたテンソルの数は" in report.messages[0] or "保存されたテンソルの数の" in report.messages[0]
     assert "保存されたテンソルの数 " not in report.messages[0]
     gc.set_language("en")
+
+
+def test_a_parameter_that_should_be_frozen_is_told_to_use_requires_grad_false():
+    """Lesson 08 ex3: leaving a layer out of the optimizer does not freeze it."""
+    gc.set_language("en")
+    layer = torch.nn.Linear(2, 1)
+    layer(torch.ones(1, 2)).sum().backward()
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_no_grad(layer.weight, name="model[0].weight")
+    assert "model[0].weight.requires_grad_(False)" in str(info.value)
+    plain = torch.ones(2, requires_grad=True)
+    (plain * 2).sum().backward()
+    with pytest.raises(gc.GradcoachAssertionError) as info:
+        gc.assert_no_grad(plain, name="w")
+    assert "requires_grad_(False)" not in str(info.value)
