@@ -80,8 +80,9 @@ def _find_culprit(*functions) -> str | None:
     return None
 
 
-_CLEARINGS = [(r"\.grad\s*=\s*None", ".grad = None"), (r"\.zero_grad\(", "zero_grad()"),
-              (r"\.grad\.zero_\(\)", ".grad.zero_()")]
+#: resets of a gradient: (pattern, shown); a pattern's group 1 is the tensor reset (zero_grad() resets all)
+_CLEARINGS = [(r"(\w+)\.grad\s*=\s*None", ".grad = None"), (r"\.zero_grad\(()", "zero_grad()"),
+              (r"(\w+)\.grad\.zero_\(\)", ".grad.zero_()")]
 
 
 def _find_clearing(fn) -> str | None:
@@ -95,7 +96,10 @@ def _find_clearing(fn) -> str | None:
     last = max((m.end() for m in re.finditer(r"\.backward\(|autograd\.backward\(", code)), default=None)
     if last is None:
         return None
-    found = [(m.start(), shown) for pattern, shown in _CLEARINGS for m in re.finditer(pattern, code) if m.start() > last]
+    # a reset of another tensor (y.grad = None) does not explain what the returned tensor lacks
+    returned = set(re.findall(r"\w+", " ".join(re.findall(r"\breturn\b(.*)", code))))
+    found = [(m.start(), f"{m.group(1)}{shown}" if m.group(1) else shown) for pattern, shown in _CLEARINGS
+             for m in re.finditer(pattern, code) if m.start() > last and (not m.group(1) or m.group(1) in returned)]
     return min(found)[1] if found else None
 
 
@@ -543,7 +547,7 @@ def rule_second_wrong_weights(c: Comparison):
 def rule_grad_zeroed_in_answer(c: Comparison):
     """A .grad of zeros read after the student's function, whose code resets a gradient after its
     backward() (``x.grad.zero_()``, ``zero_grad()``), where the true gradient is not zero."""
-    if c.kind != "grad" or not c.from_grad or c.g.any() or not c.ref.any():
+    if c.kind not in ("grad", "second") or not c.from_grad or c.g.any() or not c.ref.any():
         return None
     fn = answered_fn(c.inputs[c.bi])
     clear = _find_clearing(fn) if fn is not None else None

@@ -181,9 +181,12 @@ def _annotated(output, params: dict | None, lang: str | None = None):
     An operation with several outputs (split, unbind) is one box, with the gradient of its first output."""
     from .evaluate import usage_error
 
-    if not isinstance(output, torch.Tensor) or output.grad_fn is None or output.numel() != 1:
-        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-        raise usage_error("graph_annotate_scalar", shape=shape)
+    if not isinstance(output, torch.Tensor):
+        raise usage_error("graph_annotate_not_tensor", kind=type(output).__name__)
+    if output.numel() != 1:
+        raise usage_error("graph_annotate_scalar", shape=tuple(output.shape))
+    if output.grad_fn is None:
+        raise usage_error("graph_annotate_no_graph")
     named = {}  # grad_fn (or leaf tensor) → (name, tensor)
     for name, t in (params or {}).items():
         if isinstance(t, torch.Tensor):

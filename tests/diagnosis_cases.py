@@ -1142,3 +1142,15 @@ def reset_first_then_backward_from_another_leaf():
         (other ** 3).backward()
         return x
     return gc.check(gc.answer(grad_of_cubic, 1.5), lambda x: x ** 3, lambda x: 3 * x ** 2)
+
+
+@case("01", {"grad_none_after_backward"}, never={"grad_cleared_in_answer"})
+def backward_from_another_leaf_whose_grad_is_then_reset():
+    """The reset after backward() is of another tensor (y): it is not what x lacks."""
+    def grad_of_cubic(x0):
+        x = torch.tensor(x0, dtype=F64, requires_grad=True)
+        y = torch.tensor(x0, dtype=F64, requires_grad=True)
+        (y ** 3).backward()
+        y.grad = None
+        return x
+    return gc.check(gc.answer(grad_of_cubic, 1.5), lambda x: x ** 3, lambda x: 3 * x ** 2)
