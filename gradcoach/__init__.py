@@ -30,6 +30,7 @@ from .i18n import LANGUAGES, language, set_language, t
 from .report import Passed, Report
 from .rules import (
     RuleBroken,
+    assert_connected,
     assert_dtype,
     assert_not_connected,
     assert_shape,
@@ -51,7 +52,7 @@ __all__ = [
     "finite_difference", "explain", "explain_errors", "enable_explanations",
     "set_language", "language", "LANGUAGES", "checked_labels", "Report",
     "forbid", "require", "count_calls", "call", "formula_only", "snapshot", "assert_dtype", "assert_type",
-    "assert_shape", "assert_not_connected", "RuleBroken", "student_side", "passed",
+    "assert_shape", "assert_connected", "assert_not_connected", "RuleBroken", "student_side", "passed",
 ]
 __version__ = "0.1.0"
 

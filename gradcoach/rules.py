@@ -320,6 +320,15 @@ def reaches(out, leaf) -> bool:
     return False
 
 
+def assert_connected(out, leaf, *, name="value", leaf_name="x"):
+    """``out`` is a tensor whose graph still reaches ``leaf`` (a path the task says to keep): a number,
+    or a detached copy, would let a test of the paths that were cut pass without looking."""
+    __tracebackhide__ = True
+    assert_type(out, "tensor", name=name)
+    if not reaches(out, leaf):
+        raise _broken("rule_not_connected", name=name, leaf=leaf_name)
+
+
 def assert_not_connected(out, leaf, *, name="value", leaf_name="x"):
     """The graph of ``out`` does not reach ``leaf``: the path was cut (detach, no_grad), not merely
     its gradient thrown away afterwards."""
