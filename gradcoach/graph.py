@@ -186,7 +186,7 @@ def _annotated(output, params: dict | None, lang: str | None = None):
     if output.numel() != 1:
         raise usage_error("graph_annotate_scalar", shape=tuple(output.shape))
     if output.grad_fn is None:
-        raise usage_error("graph_annotate_no_graph")
+        raise usage_error("graph_annotate_leaf" if output.requires_grad else "graph_annotate_no_graph")
     named = {}  # grad_fn (or leaf tensor) → (name, tensor)
     for name, t in (params or {}).items():
         if isinstance(t, torch.Tensor):

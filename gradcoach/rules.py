@@ -76,7 +76,8 @@ def _resolve(path: str):
 #: a name they never typed
 SHOWN = {"torch.autograd.backward": "Tensor.backward() / torch.autograd.backward"}
 #: how a required name is shown when the test gives no ``what=``
-REQUIRED_SHOWN = {"backward": "backward()", "grad": "torch.autograd.grad"}
+REQUIRED_SHOWN = {"backward": "backward()", "grad": "torch.autograd.grad", "autograd": "torch.autograd.grad / backward()",
+                  "torch.func": "torch.func", "functional": "torch.autograd.functional"}
 
 # The active rules, and the originals of the functions they watch. A rule patches the module
 # attribute when it starts and again right before the student's code runs (:func:`call`,
@@ -170,8 +171,8 @@ def require(*names, what: str | None = None):
     if calls.total() == 0:
         shown = what or " / ".join(REQUIRED_SHOWN.get(n, n) for n in names)
         # a module function can hide behind a name imported before the test: say so; a method cannot
-        imported = what is None and all(full.startswith("torch.func.") or full == "torch.autograd.grad"
-                                        for full in _expand(names))
+        imported = what is None and any(full.startswith(("torch.func.", "torch.autograd.functional."))
+                                        or full == "torch.autograd.grad" for full in _expand(names))
         raise _broken("rule_required_import" if imported else "rule_required", name=shown)
 
 

@@ -313,7 +313,7 @@ CASES["05_higher_order"] = {
     "return torch.tensor(0.75, dtype=torch.float64)",
     "x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)\n(d1,) = torch.autograd.grad(f(x), x, create_graph=True)\n(d2,) = torch.autograd.grad(d1, x)\nreturn (x - d1 / d2).detach().reshape(1, 1)",
     "h = 1e-4\nx = torch.tensor(x0, dtype=torch.float64)\nd1 = (f(x + h) - f(x - h)) / (2 * h)\nd2 = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2\nreturn x - d1 / d2",
-  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required', 'rule_shape', ('rule_required', 'torch.autograd.grad')])),
+  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required_import', 'rule_shape', ('rule_required_import', 'torch.autograd.grad')])),
   R: _fn("def newton_step(f, x0):",
     "x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)\ny = f(x)\ng = torch.autograd.grad(y, x, create_graph=True)[0]\nh = torch.autograd.grad(g, x)[0]\nwith torch.no_grad():\n    return x - g / h",
     "d1 = torch.func.grad(f)\nd2 = torch.func.grad(d1)\nx = torch.tensor(x0, dtype=torch.float64)\nreturn (x - d1(x) / d2(x)).detach()")},
