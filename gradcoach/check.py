@@ -216,7 +216,8 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
     fd_atol = 10 * fd.roundoff + 1e-10
     fd_rtol = compare.FD_RTOL[order]
     widened = t("tolerance_fd", atol=s_atol + fd_atol, rtol=s_rtol + fd_rtol) if exp_arrays is None else ""
-    report.footer.append(t("tolerance_line_formula" if kind == "formula" else "tolerance_line", atol=s_atol, rtol=s_rtol, dtype=str(dtype).replace("torch.", ""),
+    line = "tolerance_line_formula" if kind == "formula" else "tolerance_line"
+    report.footer.append(t(line, atol=s_atol, rtol=s_rtol, dtype=str(dtype).replace("torch.", ""),
                            step=STEP1 if order == 1 else STEP2, fd=widened))
 
     blocks, a_ok, b_ok, c_ok = [], [], [], []
@@ -389,8 +390,8 @@ def in_words(message: str, name) -> str:
     "`x` is" becomes "x is"; a name ending in Japanese takes 「は」 without a space (word_name_join)."""
     if type(name) is not str or not name or CODE_NAME.fullmatch(name):
         return message
-    joined = t("word_name_join", name=name) if not name[-1].isascii() else name + " "
-    return message.replace(f"`{name}` ", joined).replace(f"`{name}`", name)
+    spoken = t("word_name_join", name=name) if not name[-1].isascii() else name + " "
+    return message.replace(f"`{name}` ", spoken).replace(f"`{name}`", name)
 
 
 def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):

@@ -652,8 +652,8 @@ def rule_mismatch(c: Comparison):
     return c.fail("mismatch_hidden", name=c.name, point=c.point)
 
 
-RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite, rule_grad_zeroed_in_answer,
-         rule_reference_wrong,
+RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite,
+         rule_grad_zeroed_in_answer, rule_reference_wrong,
          rule_low_precision, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
          rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
          rule_second_rows_added, rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
@@ -811,8 +811,10 @@ def _rows_added(f, bases, first, w, blocks, atol):
         asked = second_order(f, bases, first, w)
     except Exception:  # noqa: BLE001 - no evidence then
         return None
+    if not asked.elementwise:
+        return None
     for other in range(len(bases)):
-        if other == first or bases[other].shape != bases[first].shape or not asked.elementwise:
+        if other == first or bases[other].shape != bases[first].shape:
             continue
         try:
             fd = second_order(f, bases, other, w)
