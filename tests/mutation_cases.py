@@ -383,6 +383,8 @@ CASES["06_capstone"]["ex4"] = {
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn torch.sigmoid(-x)"), ('custom_backward_ignores_grad_output', 'chain rule')),
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn grad_output * torch.exp(-x)"), 'custom_backward_wrong'),
   (_ls(_FWD, _BWD, call="torch.nn.functional.logsigmoid(x)"), 'grad_fn_builtin'),
+  (_ls(_FWD, _BWD, call="LogSigmoid.forward(x)"), ('grad_fn_builtin', 'forward() called directly')),
+  (_ls(_FWD, _BWD, call="LogSigmoid.apply(x).detach()"), 'grad_fn_none'),
   (_ls("return -torch.log1p(torch.exp(-x))", _BWD), ('value_mismatch', 'float32')),
   (_ls(_FWD, "(x,) = ctx.saved_tensors\nreturn -grad_output * torch.sigmoid(-x)"), ('custom_backward_wrong', 'custom_backward_sign')),
   (_ls(_FWD, _BWD, setup="ctx.save_for_backward(output)"), 'custom_backward_wrong'),
