@@ -58,6 +58,11 @@ def _code_names(code) -> set:
     return names
 
 
+def _without_comments(source: str) -> str:
+    """``source`` with each line's ``#`` comment removed (a comment naming .detach() is no culprit)."""
+    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+
+
 def _find_culprit(*functions) -> str | None:
     """The first cut of the graph (``.detach()``, ``.data``, …) that a function's code contains: read
     from its source, or from its compiled code's names where the source is not available."""
@@ -73,7 +78,7 @@ def _find_culprit(*functions) -> str | None:
             if found:
                 return sorted(found, key=[s for _, s in _CULPRITS].index)[0]
             continue
-        code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+        code = _without_comments(source)
         for pattern, shown in _CULPRITS:
             if re.search(pattern, code):
                 return shown
@@ -92,7 +97,7 @@ def _find_clearing(fn) -> str | None:
         source = inspect.getsource(fn)
     except (OSError, TypeError):
         return None
-    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    code = _without_comments(source)
     last = max((m.end() for m in re.finditer(r"\.backward\(|autograd\.backward\(", code)), default=None)
     if last is None:
         return None
@@ -751,7 +756,7 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
         polluted = accumulated in ("accumulated", "accumulated_likely")
         if from_grad and polluted:
             causes.append("cause_polluted")
-        if _IN_PLACE.search("\n".join(line.split("#", 1)[0] for line in source.splitlines())):
+        if _IN_PLACE.search(_without_comments(source)):
             causes.append("cause_saved_modified")
         causes.append("cause_code_differs")
         if from_grad and not polluted and accumulated is None:  # False: .grad was certainly written once
