@@ -42,6 +42,9 @@ from .rules import (
     require,
     snapshot,
 )
+from .rules import (
+    watch_answer as _watch_rules,
+)
 from .structure import assert_choice, assert_grad_fn, assert_no_grad, assert_no_graph
 
 __all__ = [
@@ -201,6 +204,7 @@ def answer(fn, *args, **kwargs):
     name = getattr(fn, "__name__", "answer")
     last_answer.clear()
     last_answer.update(fn=fn if inspect.isfunction(fn) else None, args=args, kwargs=kwargs)
+    _watch_rules(fn)  # the active rules see the names fn's module imported (from torch.func import jvp)
     try:
         with watch_grad_writes(args, kwargs) as writes:  # evidence: which backward passes wrote .grad
             result = fn(*args, **kwargs)

@@ -18,7 +18,7 @@ from ._safe import (
     tensor_to_f64,
     value_to_f64,
 )
-from .diagnose import LOW_PRECISION, Comparison, _fd_text, _from_writes, _grad_none, diagnose
+from .diagnose import LOW_PRECISION, NEAR_EXACT_RTOL, Comparison, _fd_text, _from_writes, _grad_none, diagnose
 from .evaluate import float64_function, usage_error
 from .evidence import grad_writes_of_value, last_answer
 from .finite_diff import DIRECTIONS, STEP1, STEP2, first_order, second_order
@@ -436,6 +436,13 @@ def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):
     elif dtype in LOW_PRECISION and compare.close(g, e, compare.NEAR_ATOL, LOW_PRECISION[dtype]).all():
         rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
         fail(report, "float32_near", rel=rel, dtype=str(dtype).replace("torch.", ""))
+    elif r_tol < NEAR_EXACT_RTOL and compare.close(g, e, a_tol, NEAR_EXACT_RTOL).all():
+        # asked for exact values and off by no more than an estimate is (finite differences, float32)
+        rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
+        fail(report, "near_exact", name=name, rel=rel, rtol=r_tol)
+        if reveal:
+            i = int(np.argmax(abs(g - e)))
+            fail(report, "near_exact_value", got=repr(float(g.reshape(-1)[i])), expected=repr(float(e.reshape(-1)[i])))
     elif c is not None and abs(c + 1) <= 1e-3 and g.size > 1:
         fail(report, "sign_flipped", name=name)
     elif frac and abs(c - 1) > 1e-3:

@@ -103,11 +103,24 @@ class Report:
             return t("summary_pass_yours", n=n)
         return t("summary_pass" if self.kind == "grad" else "summary_pass_same", n=n)  # second derivatives, H·v, formulas
 
+    def _kept(self) -> list[int]:
+        """The columns shown: "at" and "finite diff." only where some block has them (a value check
+        has neither, and a column of dashes says nothing)."""
+        shown = [b for b in self.blocks if b.got is not None and b.ok is not None]
+        drop = {1} if all(b.points is None for b in shown) else set()
+        drop |= {4} if all(b.fd is None for b in shown) else set()
+        return [c for c in range(9) if c not in drop]
+
     def _headers(self) -> list[str]:
-        return [t(k) for k in ("col_input", "col_point", self.got_header, self.ref_header,
-                               "col_fd", "col_abs_err", "col_rel_err", "col_bound", "col_verdict")]
+        keys = ("col_input", "col_point", self.got_header, self.ref_header,
+                "col_fd", "col_abs_err", "col_rel_err", "col_bound", "col_verdict")
+        return [t(keys[c]) for c in self._kept()]
 
     def _rows(self) -> list[list[str]]:
+        kept = self._kept()
+        return [[row[c] for c in kept] for row in self._all_rows()]
+
+    def _all_rows(self) -> list[list[str]]:
         rows = []
         hidden = t("hidden_value")
         for b in self.blocks:

@@ -10,15 +10,18 @@ and type of the answer, and that the caller's tensors are left alone.
     before.assert_unchanged()
     gc.assert_dtype(x, torch.float64, name="x"); gc.assert_type(x, "tensor", name="x")
 
-The patched functions are module attributes (``torch.func.jacrev``, ``torch.Tensor.backward``), so a
-student who imported a name directly before the test ran keeps the original: the rules catch what a
-beginner writes (``torch.func.jacrev(f)(x)``), not deliberate evasion.
+The watched functions are patched where they live (``torch.func.jacrev``) and wherever the student's
+namespace holds them under a name of its own (``from torch.func import jacrev as jr``), so an import
+made before the test is seen too. The rules catch what a beginner writes, not deliberate evasion (a
+watched function kept in a list or a default argument is not seen).
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import importlib
+import inspect
+import sys
 from collections import Counter
 
 import torch
@@ -85,6 +88,8 @@ REQUIRED_SHOWN = {"backward": "backward()", "grad": "torch.autograd.grad", "auto
 # gradcoach call a test cell makes, so a patch made earlier in the cell may have been undone.
 _ACTIVE: list = []
 _ORIGINALS: dict = {}
+_BOUND: list = []        # (namespace, key, original, watcher): aliases rebound by _apply
+_NAMESPACES: list = []   # the globals of the answers called while a rule is active
 
 
 class _Rule:
@@ -106,8 +111,42 @@ def _dispatcher(name, original):
     return watched
 
 
-def _apply() -> None:
-    """Install the watchers of every active rule (again, where something put the originals back)."""
+def student_namespaces(fn=None) -> list:
+    """The namespaces a student's names live in: the notebook's (``__main__``) and ``fn``'s globals."""
+    spaces = []
+    main = sys.modules.get("__main__")
+    found = getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__globals__", None) if fn is not None else None
+    for ns in (vars(main) if main is not None else None, found):
+        if type(ns) is dict and not str(ns.get("__name__", "")).startswith("gradcoach") \
+                and all(ns is not seen for seen in spaces):
+            spaces.append(ns)
+    return spaces
+
+
+def bind_aliases(namespaces, watchers: dict) -> list:
+    """Rebind the names in ``namespaces`` that hold a watched function under a name of the student's
+    (``from torch.autograd import grad``) to its watcher. ``watchers``: id(original) -> (original,
+    watcher). Returns what :func:`unbind_aliases` puts back."""
+    bound = []
+    for ns in namespaces:
+        for key, value in list(ns.items()):
+            hit = watchers.get(id(value))
+            if hit is not None and value is hit[0]:
+                ns[key] = hit[1]
+                bound.append((ns, key, hit[0], hit[1]))
+    return bound
+
+
+def unbind_aliases(bound) -> None:
+    """Put back what :func:`bind_aliases` rebound, unless the student has rebound the name since."""
+    for ns, key, original, watcher in reversed(bound):
+        if ns.get(key) is watcher:
+            ns[key] = original
+
+
+def _apply(fn=None) -> None:
+    """Install the watchers of every active rule (again, where something put the originals back),
+    also under the names the student's namespaces (and ``fn``'s) give the watched functions."""
     for rule in _ACTIVE:
         for name in rule.names:
             owner, attr = _resolve(name)
@@ -116,15 +155,35 @@ def _apply() -> None:
                 continue
             _ORIGINALS[name] = (owner, attr, current)
             setattr(owner, attr, _dispatcher(name, current))
+    if not _ACTIVE:
+        return
+    for ns in student_namespaces(fn):
+        if all(ns is not seen for seen in _NAMESPACES):
+            _NAMESPACES.append(ns)
+    watchers = {id(original): (original, getattr(owner, attr)) for owner, attr, original in _ORIGINALS.values()}
+    _BOUND.extend(bind_aliases(_NAMESPACES, watchers))
 
 
 def _release() -> None:
     """Put back the originals of the functions no active rule watches any more."""
     watched = {name for rule in _ACTIVE for name in rule.names}
+    released = {id(_ORIGINALS[n][2]) for n in _ORIGINALS if n not in watched}
+    kept = [b for b in _BOUND if id(b[2]) not in released]
+    unbind_aliases([b for b in _BOUND if id(b[2]) in released])
+    _BOUND[:] = kept
+    if not _ACTIVE:
+        _NAMESPACES.clear()
     for name in [n for n in _ORIGINALS if n not in watched]:
         owner, attr, original = _ORIGINALS.pop(name)
         if getattr(getattr(owner, attr), "__gradcoach_rule__", False):
             setattr(owner, attr, original)
+
+
+def watch_answer(fn) -> None:
+    """Called by :func:`gradcoach.answer` before it runs ``fn``: the active rules see the names
+    ``fn``'s module imported too."""
+    if _ACTIVE:
+        _apply(fn)
 
 
 @contextlib.contextmanager
@@ -169,11 +228,7 @@ def require(*names, what: str | None = None):
     with count_calls(*names) as calls:
         yield calls
     if calls.total() == 0:
-        shown = what or " / ".join(REQUIRED_SHOWN.get(n, n) for n in names)
-        # a module function can hide behind a name imported before the test: say so; a method cannot
-        imported = what is None and any(full.startswith(("torch.func.", "torch.autograd.functional."))
-                                        or full == "torch.autograd.grad" for full in _expand(names))
-        raise _broken("rule_required_import" if imported else "rule_required", name=shown)
+        raise _broken("rule_required", name=what or " / ".join(REQUIRED_SHOWN.get(n, n) for n in names))
 
 
 FORMULA_FORBIDDEN = ("autograd", "functional", "torch.func", "gradcoach.finite_difference")
@@ -217,7 +272,7 @@ def call(fn, *args, forbid_names=(), require_names=(), what=None):
             stack.enter_context(forbid(*forbid_names))
         if require_names:
             stack.enter_context(require(*require_names, what=what))
-        _apply()  # the rules of an enclosing `with gc.require(...)` too, in case the grader restored torch
+        _apply(fn)  # the rules of an enclosing `with gc.require(...)` too, in case the grader restored torch
         return _answer_reporting_rules(answer, fn, args)
 
 

@@ -313,10 +313,17 @@ CASES["05_higher_order"] = {
     "return torch.tensor(0.75, dtype=torch.float64)",
     "x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)\n(d1,) = torch.autograd.grad(f(x), x, create_graph=True)\n(d2,) = torch.autograd.grad(d1, x)\nreturn (x - d1 / d2).detach().reshape(1, 1)",
     "h = 1e-4\nx = torch.tensor(x0, dtype=torch.float64)\nd1 = (f(x + h) - f(x - h)) / (2 * h)\nd2 = (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2\nreturn x - d1 / d2",
-  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required_import', 'rule_shape', ('rule_required_import', 'torch.autograd.grad')])),
+    # f' from autograd, f'' by central differences of it: the best step, still an estimate
+    "def d1_at(v):\n    v = torch.tensor(v, dtype=torch.float64, requires_grad=True)\n    return torch.autograd.grad(f(v), v)[0]\n"
+    "h = 1e-5\nd2 = (d1_at(x0 + h) - d1_at(x0 - h)) / (2 * h)\nreturn (x0 - d1_at(x0) / d2).to(torch.float64)",
+  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required', 'rule_shape', ('rule_required', 'torch.autograd.grad'), ('near_exact', 'finite differences')])),
   R: _fn("def newton_step(f, x0):",
     "x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)\ny = f(x)\ng = torch.autograd.grad(y, x, create_graph=True)[0]\nh = torch.autograd.grad(g, x)[0]\nwith torch.no_grad():\n    return x - g / h",
-    "d1 = torch.func.grad(f)\nd2 = torch.func.grad(d1)\nx = torch.tensor(x0, dtype=torch.float64)\nreturn (x - d1(x) / d2(x)).detach()")},
+    "d1 = torch.func.grad(f)\nd2 = torch.func.grad(d1)\nx = torch.tensor(x0, dtype=torch.float64)\nreturn (x - d1(x) / d2(x)).detach()")
+    # autograd's grad imported before the test: counted like torch.autograd.grad
+    + ["from torch.autograd import grad\n\n\n" + _fn("def newton_step(f, x0):",
+       "x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)\n(d1,) = grad(f(x), x, create_graph=True)\n"
+       "(d2,) = grad(d1, x)\nreturn (x - d1 / d2).detach()")[0]]},
 }
 
 CASES["06_capstone"] = {
@@ -341,10 +348,14 @@ CASES["06_capstone"] = {
     "return torch.func.jvp(f, (x0,), (torch.ones_like(x0),))[1]",
     "return torch.func.jvp(f, (x0,), (u.float(),))[1].float()",
     "h = 1e-6\nreturn (f(x0 + h * u) - f(x0 - h * u)) / (2 * h)",
-  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), ('rule_forbidden', 'torch.func.jacfwd'), ('rule_forbidden', 'torch.func.jacrev'), ('rule_forbidden', 'torch.autograd.backward'), 'value_mismatch', 'value_mismatch_hidden', ('answer_raised', 'same dtype'), ('rule_required_import', 'torch.func.jvp')])),
+  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), ('rule_forbidden', 'torch.func.jacfwd'), ('rule_forbidden', 'torch.func.jacrev'), ('rule_forbidden', 'torch.autograd.backward'), 'value_mismatch', 'value_mismatch_hidden', ('answer_raised', 'same dtype'), ('rule_required', 'torch.func.jvp')]))
+  # a forbidden function imported before the test is refused like torch.func.jacfwd
+  + [("from torch.func import jacfwd as jf\n\n\n" + _fn("def jvp_at(f, x0, u):", "return jf(f)(x0) @ u")[0],
+      ('rule_forbidden', 'torch.func.jacfwd'))],
   R: _fn("def jvp_at(f, x0, u):",
     "out, tangent = torch.func.jvp(f, (x0,), (u,))\nreturn tangent",
-    "primals, tangents = (x0,), (u,)\nreturn torch.func.jvp(lambda x: f(x), primals, tangents)[-1]")},
+    "primals, tangents = (x0,), (u,)\nreturn torch.func.jvp(lambda x: f(x), primals, tangents)[-1]")
+    + ["from torch.func import jvp\n\n\n" + _fn("def jvp_at(f, x0, u):", "return jvp(f, (x0,), (u,))[1]")[0]]},
  "ex3": {W: list(zip(_fn("def jacobian_auto(f, x0):",
     "mode = cheaper_mode(x0.numel(), f(x0).numel())\nreturn torch.autograd.functional.jacobian(f, x0), mode",
     "mode = cheaper_mode(f(x0).numel(), x0.numel())\nJ = torch.func.jacfwd(f)(x0) if mode == 'forward' else torch.func.jacrev(f)(x0)\nreturn J, mode",
@@ -353,7 +364,7 @@ CASES["06_capstone"] = {
     "mode = cheaper_mode(x0.numel(), f(x0).numel())\nJ = torch.func.jacfwd(f)(x0) if mode == 'forward' else torch.func.jacrev(f)(x0)\nreturn J.T, mode",
     "mode = cheaper_mode(x0.numel(), f(x0).numel())\nJ = torch.func.jacfwd(f)(x0) if mode == 'forward' else torch.func.jacrev(f)(x0)\nreturn [J, mode]",
     "mode = cheaper_mode(x0.numel(), f(x0).numel())\nJ = torch.func.jacfwd(f)(x0) if mode == 'forward' else torch.func.jacrev(f)(x0)\nreturn J.flatten(), mode",
-  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), ('rule_required_import', 'torch.func.jacfwd'), ('rule_required_import', 'torch.func.jacfwd'), 'rule_not_tensor', 'rule_shape', 'rule_wrong_type', 'rule_shape'])),
+  ), [('rule_forbidden', 'torch.autograd.functional.jacobian'), ('rule_required', 'torch.func.jacfwd'), ('rule_required', 'torch.func.jacfwd'), 'rule_not_tensor', 'rule_shape', 'rule_wrong_type', 'rule_shape'])),
   R: _fn("def jacobian_auto(f, x0):",
     "n, m = x0.numel(), f(x0).numel()\nmode = cheaper_mode(n, m)\nbuild = {'forward': torch.func.jacfwd, 'reverse': torch.func.jacrev}[mode]\nreturn build(f)(x0), mode",
     "mode = cheaper_mode(len(x0), len(f(x0)))\nif mode == 'reverse':\n    return torch.func.jacrev(f)(x0), mode\nreturn torch.func.jacfwd(f)(x0), mode")},

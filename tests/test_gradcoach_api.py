@@ -355,6 +355,19 @@ def test_a_value_named_in_words_is_quoted_without_code_marks_and_a_matrix_row_by
     assert code.messages == ["`jacobian_rows(f, x0)` is [[0, 1, 6], [0, 1, 6]], but it should be [[2, 1, 0], [0, 1, 6]]."]
 
 
+def test_a_value_asked_for_exactly_and_off_by_an_estimates_error_names_the_estimate_not_a_wrong_value():
+    """A Newton step from a finite-difference f'' is right to 1e-11: "not the right value" would
+    send the student looking for a wrong formula."""
+    gc.set_language("en")
+    near = torch.tensor(0.75 + 1e-11, dtype=torch.float64)
+    report = gc.confirm("newton_step(f, 0.5)", near, 0.75, rtol=1e-13, atol=1e-14)
+    assert report.codes == ["near_exact", "near_exact_value"]
+    assert "finite differences" in report.messages[0] and "0.75000000001" in report.messages[1]
+    assert gc.confirm("x", near, 0.75).passed                        # the default tolerance allows it
+    far = gc.confirm("x", torch.tensor(0.76, dtype=torch.float64), 0.75, rtol=1e-13, atol=1e-14)
+    assert far.codes == ["value_mismatch"]                          # beyond an estimate's error: wrong
+
+
 def test_passed_says_so_in_the_notebooks_language_and_renders_green():
     for lang in gc.LANGUAGES:
         gc.set_language(lang)

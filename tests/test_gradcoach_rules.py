@@ -152,6 +152,45 @@ def test_call_reinstalls_an_enclosing_rule_that_something_undid():
     assert autograd.backward is pristine
 
 
+def _notebook(source: str) -> dict:
+    """A notebook's namespace after ``source`` ran in it (the cell that imports, then the answer)."""
+    ns = {"__name__": "__main__", "torch": torch}
+    exec(compile(source, "<notebook>", "exec"), ns)
+    return ns
+
+
+def test_require_counts_a_function_imported_before_the_test_under_a_name_of_its_own():
+    ns = _notebook("from torch.autograd import grad as g\n"
+                   "def slope(x0):\n"
+                   "    x = torch.tensor(x0, requires_grad=True)\n"
+                   "    return g(x ** 2, x)[0]\n")
+    with gc.require("grad") as calls:
+        assert float(gc.answer(ns["slope"], 3.0)) == 6.0
+    assert calls["torch.autograd.grad"] == 1
+    assert ns["g"] is torch.autograd.grad          # the notebook's name is given back
+
+
+def test_forbid_refuses_a_function_imported_before_the_test():
+    ns = _notebook("from torch.func import jacfwd\n"
+                   "def jac(f, x0):\n"
+                   "    return jacfwd(f)(x0)\n")
+    with pytest.raises(gc.RuleBroken, match="torch.func.jacfwd"):
+        gc.call(ns["jac"], torch.sin, torch.ones(2), forbid_names=("torch.func.jacfwd",))
+    assert ns["jacfwd"] is torch.func.jacfwd
+    assert torch.func.jacfwd(torch.sin)(torch.zeros(1)).item() == 1.0
+
+
+def test_a_name_the_student_rebinds_during_the_rule_is_left_as_they_left_it():
+    ns = _notebook("from torch.autograd import grad\n"
+                   "def rebind():\n"
+                   "    global grad\n"
+                   "    grad = 'mine'\n"
+                   "    return torch.ones(1)\n")
+    with gc.count_calls("grad"):
+        gc.answer(ns["rebind"])
+    assert ns["grad"] == "mine"
+
+
 def test_an_answer_that_switches_recording_off_is_reported_and_recording_comes_back_on():
     """Left off, every later cell would fail with 'element 0 of tensors does not require grad'."""
     before = gc.snapshot()

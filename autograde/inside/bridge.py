@@ -343,7 +343,7 @@ class _Call:
         args = decode(req.get("args", []), tensor=self._tensor_arg, other=self._other)
         kwargs = decode(req.get("kwargs", {"t": "dict", "v": {}}), tensor=self._tensor_arg, other=self._other)
         out = io.StringIO()
-        watch = _Watch(req.get("rules", []))
+        watch = _Watch(req.get("rules", []), fn)
         raised, result = None, None
         grad_enabled = bool(req.get("grad_enabled", True))
         saved = []
@@ -447,17 +447,22 @@ def _raised_where(exc) -> str | None:
 
 class _Watch:
     """The checker's active rules (gradcoach.require/forbid/count_calls), applied here while the
-    student's function runs: the watched functions are counted, forbidden ones raise."""
+    student's function runs: the watched functions are counted, forbidden ones raise, also when the
+    notebook imported them under names of its own (gradcoach.rules.bind_aliases)."""
 
-    def __init__(self, rules: list):
+    def __init__(self, rules: list, fn=None):
         self.rules = [r for r in rules if type(r) is dict]
+        self.fn = fn
         self.calls: Counter = Counter()
         self.forbidden = None
         self.patched = []
+        self.bound = []
 
     def __enter__(self):
         from gradcoach.i18n import t
-        from gradcoach.rules import RuleBroken, _resolve
+        from gradcoach.rules import RuleBroken, _resolve, bind_aliases, student_namespaces, unbind_aliases
+
+        self.unbind = unbind_aliases
 
         forbidden = {n: r.get("why") for r in self.rules if r.get("kind") == "forbid" for n in r.get("names", [])}
         names = {n for r in self.rules for n in r.get("names", []) if type(n) is str}
@@ -482,9 +487,13 @@ class _Watch:
             watched.__gradcoach_rule__ = True
             self.patched.append((owner, attr, original))
             setattr(owner, attr, watched)
+        watchers = {id(original): (original, getattr(owner, attr)) for owner, attr, original in self.patched}
+        if watchers:
+            self.bound = bind_aliases(student_namespaces(self.fn), watchers)
         return self
 
     def __exit__(self, *exc):
+        self.unbind(self.bound)
         for owner, attr, original in reversed(self.patched):
             setattr(owner, attr, original)
         return False
