@@ -558,6 +558,12 @@ def rule_grad_zeroed_in_answer(c: Comparison):
     clear = _find_clearing(fn) if fn is not None else None
     if clear:
         return c.fail("grad_zeroed_in_answer", name=c.inp, fn=fn.__name__, clear=clear)
+    # a leaf the test handed in: the answer's own backward wrote a gradient that is not zero, and
+    # .grad holds zeros now, so the answer zeroed it afterwards (b.grad.zero_(), an assignment)
+    rec, fn = grad_writes(c.inputs[c.bi]), last_answer.get("fn")
+    if rec is not None and fn is not None and rec.cleared and rec.leaf.grad is not None \
+            and any(bool(w.any()) for w in rec.every):
+        return c.fail("grad_zeroed_after_backward", name=c.inp, fn=fn.__name__)
     return None
 
 

@@ -49,6 +49,8 @@ def explain_key(exc: BaseException | str):
     for pattern, key in _PATTERNS:
         m = re.search(pattern, text)
         if m:
+            if key == "err_grad_none_attr" and grad_none_on_value(exc):
+                return "err_grad_none_value", {}  # an engine of the notebook's own: its .grad starts at 0.0
             if key == "err_no_grad_fn":
                 if _inputs_require_grad(exc):
                     return "err_no_grad_fn_inputs", {}  # not "set requires_grad": a gradient made without create_graph?
@@ -57,6 +59,28 @@ def explain_key(exc: BaseException | str):
                     return cut
             return key, m.groupdict()
     return None
+
+
+def grad_none_on_value(exc) -> bool:
+    """Whether the None ``.grad`` the error met belongs to an object of the notebook's own (lesson 07's
+    ``Value``), not to a tensor: the raising frame holds such an object whose ``grad`` is None and no
+    leaf tensor whose ``.grad`` is None. The grader passes the verdict on as
+    ``gradcoach_grad_none_value``, since the student's frames do not cross to it."""
+    if hasattr(exc, "gradcoach_grad_none_value"):
+        return exc.gradcoach_grad_none_value is True
+    tb = getattr(exc, "__traceback__", None)
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    own = tensor = False
+    for value in list(tb.tb_frame.f_locals.values()):
+        if isinstance(value, torch.Tensor):
+            tensor = tensor or (value.is_leaf and value.grad is None)
+        else:
+            attrs = getattr(value, "__dict__", None)
+            own = own or (type(attrs) is dict and "grad" in attrs and attrs["grad"] is None)
+    return own and not tensor
 
 
 def _backward_target(exc):

@@ -214,11 +214,16 @@ class Calls(Counter):
 
 
 @contextlib.contextmanager
-def count_calls(*names):
+def count_calls(*names, at_most: int | None = None, why: str | None = None):
     """Count the calls of ``names`` while the block runs; yields a :class:`Calls`. A call made from
-    inside another watched call (jacobian calling autograd.grad) is counted too."""
+    inside another watched call (jacobian calling autograd.grad) is counted too. With ``at_most``,
+    a block that ends with more calls raises :class:`RuleBroken` (the method the task describes
+    needs no more: an H·v from the whole Hessian, row by row), ``why`` after the message."""
     with _active(_Rule("count", names)) as rule:
         yield rule.calls
+    if at_most is not None and rule.calls.total() > at_most:
+        raise _broken("rule_too_many", why or "", n=rule.calls.total(), most=at_most,
+                      name=" / ".join(REQUIRED_SHOWN.get(n, n) for n in names))
 
 
 @contextlib.contextmanager
@@ -341,7 +346,7 @@ class Snapshot:
                 now_grad = x.grad
                 if (grad is None) != (now_grad is None) or (
                         grad is not None and not torch.equal(grad, now_grad.detach())):
-                    out.append(t("rule_side_grad", name=name))
+                    out.append(t(_side_grad_key(x), name=name))
         return out
 
     def assert_unchanged(self):
@@ -351,6 +356,16 @@ class Snapshot:
         torch.set_grad_enabled(self.grad_mode)
         if problems:
             raise RuleBroken("\n".join([t("rule_side_header")] + problems), codes=("rule_side_effect",))
+
+
+def _side_grad_key(x) -> str:
+    """The answer wrote into the caller's ``x.grad``. When what it returned still reaches ``x`` (a loss
+    the test is to call backward() on), the backward() inside the answer is the mistake, and a leaf
+    of its own would cut the path the task keeps; otherwise the answer should start from its own leaf."""
+    from .evidence import last_answer
+    result = last_answer.get("result")
+    results = result if type(result) in (tuple, list) else (result,)
+    return "rule_side_grad_returned" if any(reaches(r, x) for r in results) else "rule_side_grad"
 
 
 def snapshot(*tensors, **named) -> Snapshot:

@@ -430,7 +430,17 @@ def _raised(exc) -> dict:
         message = ""
     return {"type": type(exc).__name__[:100], "message": message, "exception": isinstance(exc, Exception),
             "not_implemented": isinstance(exc, NotImplementedError), "where": _raised_where(exc),
+            "grad_none_value": _grad_none_value(exc),
             "interrupt": isinstance(exc, KeyboardInterrupt)}
+
+
+def _grad_none_value(exc) -> bool:
+    """gradcoach.explain's verdict on a None ``.grad`` met in the student's own engine (their frames stay here)."""
+    try:
+        from gradcoach.explain import grad_none_on_value
+        return grad_none_on_value(exc)
+    except Exception:  # noqa: BLE001 - a student's object whose attributes fail to read: no verdict
+        return False
 
 
 def _raised_where(exc) -> str | None:

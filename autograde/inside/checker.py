@@ -599,9 +599,11 @@ def _rebuild_exception(raised, forbidden, active):
     if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is StopIteration:
         cls = RuntimeError
     try:
-        return cls(message)
+        rebuilt = cls(message)
     except TypeError:
-        return RuntimeError(message)
+        rebuilt = RuntimeError(message)
+    rebuilt.gradcoach_grad_none_value = raised.get("grad_none_value") is True  # see gradcoach.explain
+    return rebuilt
 
 
 # --- results -------------------------------------------------------------------------------------
