@@ -18,7 +18,7 @@ from ._safe import (
     tensor_to_f64,
     value_to_f64,
 )
-from .diagnose import LOW_PRECISION, NEAR_EXACT_RTOL, Comparison, _fd_text, _from_writes, _grad_none, diagnose
+from .diagnose import LOW_PRECISION, NEAR_EXACT_RTOL, Comparison, _from_writes, _grad_none, diagnose, fd_disagrees
 from .evaluate import float64_function, usage_error
 from .evidence import grad_writes_of_value, last_answer
 from .finite_diff import DIRECTIONS, STEP1, STEP2, first_order, second_order
@@ -254,7 +254,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
 
     if report.passed:
         if A and not B and C is False:
-            report.notes.append(t("fd_disagrees_note", fd=_fd_text(fd, blocks)))
+            report.notes.append(fd_disagrees(fd, blocks, names, points))
         if label:
             _checked.add(label)
         return report

@@ -213,10 +213,21 @@ def _point_text(names, points, block_index, flat_index) -> str:
 
 
 
-def _fd_text(fd, blocks) -> str:
-    if fd.elementwise:
-        return ", ".join(fmt(x) for b in blocks for x in b.fd.reshape(-1)[:3])
-    return ", ".join(fmt(e) for e in fd.estimates)
+def fd_disagrees(fd, blocks, names, points) -> str:
+    """The note of a check that passed against the analytic answer while finite differences disagree:
+    the element where they disagree most, and their value there (none along random directions)."""
+    if not fd.elementwise:
+        return t("fd_disagrees_note_directional")
+    where, worst = (0, 0), -1.0
+    for i, b in enumerate(blocks):
+        if b.fd is None or b.analytic is None:
+            continue
+        gap = np.nan_to_num(np.abs(b.fd - b.analytic), nan=np.inf).reshape(-1)
+        j = int(np.argmax(gap))
+        if gap[j] > worst:
+            where, worst = (i, j), gap[j]
+    i, j = where
+    return t("fd_disagrees_note", where=_point_text(names, points, i, j), fd=fmt(blocks[i].fd.reshape(-1)[j]))
 
 
 def _worst(blocks):
@@ -321,6 +332,8 @@ def rule_formula_under_test(c: Comparison):
         return None
     if not np.isfinite(c.g).all():
         return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
+    if c.rtol is not None and c.rtol < NEAR_EXACT_RTOL and compare.close(c.g, c.ref, c.atol, NEAR_EXACT_RTOL).all():
+        return _near_exact(c, c.ref, "near_exact_formula")  # asked for exact values: an estimate, not a wrong derivation
     _formula_parts(c)
     return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi,
                           same_ratio_elsewhere=_formula_ratio_elsewhere(c))
@@ -433,6 +446,31 @@ def rule_low_precision(c: Comparison):
     return None
 
 
+def rule_low_precision_rounding(c: Comparison):
+    """Work in float32/float16/bfloat16, off by more than rounding usually explains: f's own autograd
+    in that dtype, at the same point, gives the student's values, while float64 gives others. The
+    dtype's rounding spoiled the gradient (cancellation), not another computation."""
+    if c.kind != "grad" or not c.from_grad or c.dtype not in LOW_PRECISION or c.varr is not None:
+        return None
+    try:
+        leaves = [b.detach().to(c.dtype).requires_grad_() for b in c.bases]
+        with torch.enable_grad():
+            out = c.f(*leaves)
+        if not is_tensor(out) or out.numel() != 1 or not out.requires_grad:
+            return None
+        g = torch.autograd.grad(out.reshape(()), leaves, allow_unused=True)[c.bi]
+    except Exception:  # noqa: BLE001 - f may not run in that dtype: no evidence
+        return None
+    if g is None:
+        return None
+    mine = g.detach().double().numpy().reshape(-1)
+    scale = max(float(np.max(np.abs(c.g))), 1e-30)
+    if mine.shape != c.g.shape or not compare.close(c.g, mine, 1e-6 * scale, LOW_PRECISION[c.dtype]).all():
+        return None
+    rel = float(np.max(np.abs(c.g - c.ref) / np.maximum(np.abs(c.ref), 1e-300)))
+    return c.fail("low_precision_rounding", name=c.name, dtype=str(c.dtype).replace("torch.", ""), rel=rel)
+
+
 #: the relative error below which a value is an approximation of the right one, not a wrong formula;
 #: it is also the default float64 rtol, so only a check asking for more can fail within it
 NEAR_EXACT_RTOL = 1e-6
@@ -445,10 +483,14 @@ def rule_near_exact(c: Comparison):
         return None
     if not compare.close(c.g, c.e, c.atol, NEAR_EXACT_RTOL).all():
         return None
-    rel = float(np.max(np.abs(c.g - c.e) / np.maximum(np.abs(c.e), 1e-300)))
-    c.fail("near_exact", name=c.name, rel=rel, rtol=c.rtol)
+    return _near_exact(c, c.e)
+
+
+def _near_exact(c: Comparison, exact, key="near_exact"):
+    rel = float(np.max(np.abs(c.g - exact) / np.maximum(np.abs(exact), 1e-300)))
+    c.fail(key, name=c.name, rel=rel, rtol=c.rtol)
     if c.reveal:
-        c.fail("near_exact_values", point=c.point, got=repr(float(c.g[c.fi])), expected=repr(float(c.e[c.fi])))
+        c.fail("near_exact_values", point=c.point, got=repr(float(c.g[c.fi])), expected=repr(float(exact[c.fi])))
     return c.report
 
 
@@ -665,7 +707,7 @@ def rule_mismatch(c: Comparison):
 
 RULES = [rule_projections_only, rule_formula_under_test, rule_grad_modified, rule_not_finite,
          rule_grad_zeroed_in_answer, rule_reference_wrong,
-         rule_low_precision, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
+         rule_low_precision, rule_low_precision_rounding, rule_near_exact, rule_wrong_weights, rule_second_is_first, rule_second_wrong_weights,
          rule_autograd_wrong_on_f, rule_common_factor, rule_answers_custom_backward, rule_second_includes_first,
          rule_second_rows_added, rule_second_wrong_first, rule_missing_paths, rule_grad_from_elsewhere, rule_mismatch]
 
@@ -725,8 +767,11 @@ def _formula_wrong(report, formula, autograd, atol, point, reveal, block, fd, bl
     if pattern is not None:
         return fail(report, "formula_constant_factor", factor=pattern[1])
     if reveal:
-        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
-        return fail(report, "formula_wrong", point=point, analytic=fmt(formula[fi]), autograd=fmt(autograd[fi]), fd=fdv)
+        if block.fd is None:  # directional probes only: no finite difference at this element to quote
+            return fail(report, "formula_wrong_directional", point=point, analytic=fmt(formula[fi]),
+                        autograd=fmt(autograd[fi]))
+        return fail(report, "formula_wrong", point=point, analytic=fmt(formula[fi]), autograd=fmt(autograd[fi]),
+                    fd=fmt(block.fd.reshape(-1)[fi]))
     return fail(report, "formula_wrong_hidden", point=point)
 
 
@@ -776,8 +821,9 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
             report.messages.append(t("mismatch", name=name, point=point, got=got, expected=expected))
         return report
     if reveal:
-        fdv = fmt(block.fd.reshape(-1)[fi]) if block.fd is not None else _fd_text(fd, blocks)
-        return fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fdv)
+        if block.fd is None:
+            return fail(report, "code_differs_directional", point=point, autograd=fmt(g[fi]), analytic=fmt(e[fi]))
+        return fail(report, "code_differs", point=point, autograd=fmt(g[fi]), fd=fmt(block.fd.reshape(-1)[fi]))
     return fail(report, "code_differs_hidden", point=point)
 
 

@@ -24,7 +24,8 @@ from gradcoach.i18n import t
 F64 = torch.float64
 HEDGES = {"mismatch", "mismatch_hidden", "projection_mismatch", "integer_factor_unknown", "grad_not_from_f",
           "grad_not_from_f_fd",
-          "code_differs", "code_differs_hidden", "formula_wrong", "formula_wrong_hidden", "value_mismatch",
+          "code_differs", "code_differs_hidden", "code_differs_directional", "formula_wrong", "formula_wrong_hidden",
+          "formula_wrong_directional", "value_mismatch",
           "value_mismatch_hidden"}
 
 
@@ -184,6 +185,29 @@ def float32_rounding_in_a_long_sum():
     y.sum().backward()
     return gc.check(x, lambda x: sum(x ** k for k in range(1, 40)).sum(),
                     lambda x: sum(k * x ** (k - 1) for k in range(1, 40)), got=x.grad * (1 + 3e-4))
+
+
+@case("01", {"low_precision_rounding"}, never={"grad_not_from_f", "grad_not_from_f_fd", "float32_near"})
+def float32_cancellation_near_zero():
+    x = leaf(1e-3, dtype=torch.float32)  # the experiment lesson 01 §5 invites, in float32
+    f = lambda x: (torch.exp(x) - 1 - x) / x ** 2  # noqa: E731
+    f(x).backward()
+    return gc.check(x, f, lambda x: (x * torch.expm1(x) - 2 * torch.expm1(x) + 2 * x) / x ** 3)
+
+
+@case("01", set(), never={"low_precision_rounding"}, hedge_ok=True)
+def float32_code_of_another_function_is_not_called_rounding():
+    x = leaf(1e-3, dtype=torch.float32)
+    ((torch.exp(x) - 1 - 2 * x) / x ** 2).backward()  # not the function checked
+    return gc.check(x, lambda x: (torch.exp(x) - 1 - x) / x ** 2,
+                    lambda x: (x * torch.expm1(x) - 2 * torch.expm1(x) + 2 * x) / x ** 3)
+
+
+@case("01", {"formula_wrong_directional"}, never={"formula_wrong"})
+def a_wrong_formula_on_a_long_vector_quotes_no_finite_difference_of_an_element():
+    x = leaf(torch.linspace(-2, 2, 100).tolist())  # finite differences along random directions only
+    (x ** 3).sum().backward()
+    return gc.check(x, lambda x: (x ** 3).sum(), lambda x: 3 * x ** 2 + (x > 1.9).double())
 
 
 @case("01", {"not_tensor"})

@@ -57,8 +57,11 @@ CASES = {
   ("def d_ratio(x):\n    return (1 + x ** 2) / (1 + x ** 2) ** 2", 'formula_wrong'),
   ("def d_ratio(x):\n    return (1 - x ** 2) / (1 + x ** 2)", 'formula_wrong'),
   ("def d_ratio(x):\n    return (x ** 2 - 1) / (1 + x ** 2) ** 2", 'formula_sign_flipped'),
+  # a central difference written out: accurate to 1e-10, not the derivative by hand
+  ("def d_ratio(x):\n    h = 1e-6\n    f = lambda t: t / (1 + t ** 2)\n    return (f(x + h) - f(x - h)) / (2 * h)",
+   ('near_exact_formula', 'derived by hand')),
   ("def d_ratio(x):\n    return 1 / (1 + x ** 2) - 2 * x / (1 + x ** 2) ** 2", 'formula_wrong'),
-  ("def d_ratio(x):\n    return torch.tensor(0.48)", 'formula_wrong_hidden'),
+  ("def d_ratio(x):\n    return torch.tensor(0.48)", ('near_exact_formula', 'float32')),
   ("def d_ratio(x):\n    return torch.full_like(x, 0.48)", 'formula_wrong_hidden'),
  ], R: [
   "def d_ratio(x):\n    return 1 / (1 + x ** 2) - 2 * x ** 2 / (1 + x ** 2) ** 2",
@@ -118,7 +121,9 @@ CASES["02_chain_rule"] = {
     "return gc.finite_difference(calc2, a)",
     "b = 3 * a - 1\nreturn -(1 / a.numel()) * (2 * b / (1 + b ** 2)) * 3",
     "b = 3 * a - 1\nreturn 2 * b / (1 + b ** 2)",
-  ), ['formula_constant_factor', 'formula_constant_factor', 'formula_wrong', 'formula_constant_factor', ('rule_forbidden', 'torch.autograd.grad'), ('rule_forbidden', 'finite_difference'), 'formula_sign_flipped', 'formula_constant_factor'])),
+    "h = 1e-6\nreturn torch.stack([(calc2(a + h * e) - calc2(a - h * e)) / (2 * h) for e in torch.eye(a.numel(), dtype=a.dtype)])",
+  ), ['formula_constant_factor', 'formula_constant_factor', 'formula_wrong', 'formula_constant_factor', ('rule_forbidden', 'torch.autograd.grad'), ('rule_forbidden', 'finite_difference'), 'formula_sign_flipped', 'formula_constant_factor',
+      'near_exact_formula'])),
   R: _fn("def calc2_grad_by_hand(a):",
     "n = len(a)\nreturn 6 * (3 * a - 1) / (n * (1 + (3 * a - 1) ** 2))",
     "b = 3 * a - 1\nd = 1 + b * b\nreturn (2 * b * 3) / d / a.numel()")},
