@@ -298,7 +298,10 @@ def _student_formula(report, formula, bases, n, names):
     value = _call(formula, bases) if callable(formula) else formula
     values = _as_tuple(value) if n > 1 else (value,)
     if len(values) != n:
-        fail(report, "formula_count", n=n, got=len(values), kind=describe(value))
+        if type(value) in (tuple, list):
+            fail(report, "formula_count", n=n, got=len(values), kind=describe(value))
+        else:
+            fail(report, "formula_count_single", n=n, kind=describe(value))
         return None
     out = []
     for name, v, b in zip(names, values, bases, strict=True):
@@ -306,7 +309,12 @@ def _student_formula(report, formula, bases, n, names):
         if arr is None:
             return None
         if arr.size == 1 and b.numel() != 1:
-            arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))
+            if is_tensor(v):  # a tensor reduced to one number (.sum() of the derivatives), not a constant
+                fail(report, "wrong_shape", name=f"formula({name})", input=name, got_shape=tuple(v.shape),
+                     want_shape=tuple(b.shape))
+                fail(report, "hint_scalar", input=name)
+                return None
+            arr = np.full(tuple(b.shape), float(arr.reshape(-1)[0]))  # a plain number: the same everywhere
         out.append(arr)
     return out
 

@@ -538,7 +538,13 @@ def rule_common_factor(c: Comparison):
 
 def rule_second_includes_first(c: Comparison):
     """check_second: every .grad holds its second derivative plus its first (a backward(create_graph=True)
-    on f filled them before the second backward added to them)."""
+    on f filled them before the second backward added to them); an H·v handed in that is H·v + ∇f."""
+    if c.kind == "second" and c.hvp and not c.from_grad and c.e is not None and len(c.blocks) == 1:
+        fx = first_derivative(c.f, c.bases, 0)
+        if fx is not None and not compare.close(fx.reshape(-1), np.zeros(fx.size), c.atol, 0.0).all() \
+                and compare.close(c.g, c.e + fx.reshape(-1), c.atol * 10, 1e-6).all():
+            return c.fail("second_includes_first_hvp", name=c.name)
+        return None
     if c.kind != "second" or not c.from_grad or c.exps is None:
         return None
     for k, (b, e) in enumerate(zip(c.blocks, c.exps, strict=True)):
@@ -693,7 +699,7 @@ def rule_grad_from_elsewhere(c: Comparison):
                                         analytic=False)
     if c.e is not None and c.c_here and not c.b_here:
         return _grad_from_elsewhere(c.report, c.name, c.inp, c.g, c.e, c.fresh[0], c.accumulated, c.from_grad,
-                                    c.point, c.reveal, c.block, c.fd, c.blocks, c.fi)
+                                    c.point, c.reveal, c.block, c.fd, c.blocks, c.fi, kind=c.kind)
     return None
 
 
@@ -797,7 +803,7 @@ def _autograd_wrong_on_f(report, f, fresh_and_out, bi, e):
 
 
 def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad, point, reveal, block, fd, blocks,
-                         fi, analytic=True):
+                         fi, analytic=True, kind="grad"):
     """The analytic answer (when ``analytic``), finite differences and autograd run afresh on ``f``
     (``fresh``) agree, the gradient does not: it came from another computation; the causes are
     listed, likeliest first."""
@@ -815,7 +821,8 @@ def _grad_from_elsewhere(report, name, inp, g, e, fresh, accumulated, from_grad,
         if "cause_saved_modified" not in causes:
             causes.append("cause_saved_modified")
         listed = "\n".join(f"{i}. {t(c, name=name, input=inp)}" for i, c in enumerate(causes, 1))
-        fail(report, "grad_not_from_f" if analytic else "grad_not_from_f_fd", name=name, causes=listed)
+        key = ("second_not_from_f" if kind == "second" else "grad_not_from_f") if analytic else "grad_not_from_f_fd"
+        fail(report, key, name=name, causes=listed)
         if reveal:
             got, expected = fmt_apart(g[fi], e[fi])
             report.messages.append(t("mismatch", name=name, point=point, got=got, expected=expected))

@@ -22,7 +22,7 @@ from gradcoach.explain import explain_key
 from gradcoach.i18n import t
 
 F64 = torch.float64
-HEDGES = {"mismatch", "mismatch_hidden", "projection_mismatch", "integer_factor_unknown", "grad_not_from_f",
+HEDGES = {"mismatch", "mismatch_hidden", "projection_mismatch", "integer_factor_unknown", "grad_not_from_f", "second_not_from_f",
           "grad_not_from_f_fd",
           "code_differs", "code_differs_hidden", "code_differs_directional", "formula_wrong", "formula_wrong_hidden",
           "formula_wrong_directional", "value_mismatch",
@@ -1108,7 +1108,7 @@ def hvp_returning_the_gradient():
     return _hvp_case(lambda g, z, v: g)
 
 
-@case("01", {"formula_count"}, never={"not_tensor"})
+@case("01", {"formula_count_single"}, never={"not_tensor"})
 def formula_returning_one_partial_of_two():
     return gc.check_formula(lambda x, y: x ** 2 * y, lambda x, y: 2 * x * y, (1.5, -0.5))
 
@@ -1130,8 +1130,28 @@ def hand_written_rule_without_out_grad():
     a = torch.tensor([0.3, -1.2, 2.0], dtype=F64)
     got = torch.tanh(a)  # d tanh/da is 1 - tanh², not tanh
     report = gc.check(a, lambda a: torch.tanh(a).sum(), got=got)
-    assert "got=" in report.messages[0].split("\n1. ", 1)[1], report.messages[0]
+    assert report.messages[0].split("\n1. ", 1)[1].startswith(t("cause_got_other_code")[:40]), report.messages[0]
     return report
+
+
+@case("05", {"second_includes_first_hvp"}, never={"second_not_from_f", "cause_got_other_code"})
+def hvp_read_from_a_grad_that_held_the_gradient():
+    """Lesson 05 ex3: backward(create_graph=True), then a second backward() into the same z.grad."""
+    z0, v = torch.tensor([2.0, 1.0, 0.1], dtype=F64), torch.tensor([1.0, -1.0, 0.5], dtype=F64)
+    f = lambda z: torch.logsumexp(z, dim=0)  # noqa: E731
+    z = z0.clone().requires_grad_()
+    f(z).backward(create_graph=True)
+    (z.grad * v).sum().backward()
+    s = torch.softmax(z0, dim=0)
+    return gc.check_second(z0, f, s * v - s * (s @ v), v=v, got=z.grad.detach(), rtol=1e-12, atol=1e-13)
+
+
+@case("02", {"wrong_shape"}, never={"formula_wrong"})
+def formula_summed_to_one_number_for_a_vector():
+    """Lesson 02 ex2: the right derivatives, summed: one number where one per element is due."""
+    a = torch.tensor([0.0, 0.5, 1.0, -0.5], dtype=F64)
+    f = lambda a: torch.log(1 + (3 * a - 1) ** 2).mean()  # noqa: E731
+    return gc.check_formula(f, lambda a: (6 * (3 * a - 1) / (4 * (1 + (3 * a - 1) ** 2))).sum(), at=a)
 
 
 @case("05", {"second_includes_first"}, never={"grad_not_from_f"})

@@ -257,7 +257,7 @@ CASES["04_no_grad_detach"] = {
     "loss = ((w * a).mean() - (w * b).mean().detach()) ** 2\nloss.backward()\nreturn loss",
     "d = (w * a).sum() - (w * b).sum().detach()\n(d ** 2).backward()\nreturn d",
     "loss = ((w * a - (w * b).detach()) ** 2).sum()\nloss.backward()\nreturn loss",
-  ), [('came from another computation', '1. the code you called backward() on computes a different function'), 'came from another computation', ('rule_required', 'backward'), 'constant_factor', 'came from another computation', 'accumulated', 'constant_factor', ('value_mismatch', 'the returned loss'),
+  ), [('came from another computation', '1. the code you differentiated computes a different function'), 'came from another computation', ('rule_required', 'backward'), 'constant_factor', 'came from another computation', 'accumulated', 'constant_factor', ('value_mismatch', 'the returned loss'),
       'came from another computation'])),
   R: _fn("def fixed_target_backward(w, a, b):",
     "with torch.no_grad():\n    t = w @ b\nloss = (w @ a - t) ** 2\nloss.backward()\nreturn loss",
