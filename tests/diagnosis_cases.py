@@ -794,7 +794,7 @@ def hvp_by_finite_differences_of_the_gradient():
     return _hvp_checked_exactly(lambda z, v: (_lse_grad(z + 1e-5 * v) - _lse_grad(z - 1e-5 * v)) / 2e-5)
 
 
-@case("05", {"grad_not_from_f"}, never={"near_exact"}, hedge_ok=True)
+@case("05", {"second_not_from_f"}, never={"near_exact"}, hedge_ok=True)
 def hvp_off_by_a_thousandth_is_not_called_an_estimate():
     return _hvp_checked_exactly(lambda z, v: _lse_hvp(z, v) + torch.tensor([1e-3, 0, 0, 0], dtype=F64))
 
