@@ -43,6 +43,8 @@ def assert_no_graph(y, name: str = "y"):
     """``y`` must carry no graph (computed under no_grad/inference_mode, or detached)."""
     __tracebackhide__ = True
     _tensor(y, name)
+    if y.grad_fn is None and y.requires_grad:  # a leaf: no history yet, but all computed from it is recorded
+        _fail(name, "graph_leaf_requires_grad", name=name)
     if y.requires_grad or y.grad_fn is not None:
         _fail(name, "graph_should_be_cut", name=name, grad_fn=type(y.grad_fn).__name__ if y.grad_fn else "None")
 
@@ -89,10 +91,13 @@ def _backward_ignores_chain_rule(y):
         return None
     try:
         u = torch.linspace(0.5, 1.5, y.numel(), dtype=y.dtype).reshape(y.shape)
+        given = u.clone()  # each call gets its own grad_output: one that changes it in place is seen
         with torch.no_grad():
-            once, twice = node.apply(u), node.apply(2 * u)
+            once, twice = node.apply(given), node.apply(2 * u)
     except Exception:  # noqa: BLE001 - the student's backward: no evidence then
         return None
+    if not torch.equal(given, u):
+        return "custom_backward_inplace"
     once = once if isinstance(once, tuple) else (once,)
     twice = twice if isinstance(twice, tuple) else (twice,)
     pairs = [(a.detach(), b.detach()) for a, b in zip(once, twice, strict=False)
