@@ -162,11 +162,16 @@ def assert_formula(f, formula, at, *, v=None, atol=None, rtol=None, label=None, 
     return _raise_if_failed(_formula_check(f, formula, at, v, atol, rtol, label, reveal))
 
 
-def assert_close(got, expected, *, name="value", atol=None, rtol=None, label=None, reveal=False):
-    """``got`` ≈ ``expected`` for a genuine tensor or plain number; raises AssertionError."""
+def assert_close(got, expected, *, name="value", atol=None, rtol=None, label=None, reveal=False, why=None):
+    """``got`` ≈ ``expected`` for a genuine tensor or plain number; raises AssertionError. ``why``: a
+    sentence the test adds after the diagnosis when the check fails (what the task asks, how to fix it)."""
     __tracebackhide__ = True
-    return _raise_if_failed(_check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name,
-                                         reveal=reveal))
+    if why is not None and type(why) is not str:
+        raise usage_error("usage_label", kind=describe(why))
+    report = _check_mod.value_check(got, expected, atol=atol, rtol=rtol, label=label, name=name, reveal=reveal)
+    if not report.passed and why:
+        report.messages.append(why)
+    return _raise_if_failed(report)
 
 
 def passed() -> Passed:

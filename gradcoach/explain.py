@@ -34,6 +34,7 @@ _PATTERNS = [
     (r"a leaf Variable that requires grad is being used in an in-place operation", "err_leaf_inplace"),
     (r"Can't call numpy\(\) on Tensor that requires grad", "err_numpy_requires_grad"),
     (r"Function '(?P<function>\w+)' returned nan values in its (?P<index>\d+)th output", "err_anomaly_nan"),
+    (r"maximum recursion depth exceeded", "err_recursion"),
 ]
 
 
