@@ -334,9 +334,27 @@ def rule_formula_under_test(c: Comparison):
         return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
     if c.rtol is not None and c.rtol < NEAR_EXACT_RTOL and compare.close(c.g, c.ref, c.atol, NEAR_EXACT_RTOL).all():
         return _near_exact(c, c.ref, "near_exact_formula")  # asked for exact values: an estimate, not a wrong derivation
+    swapped = _formula_swapped(c)
+    if swapped is not None:
+        return swapped
     _formula_parts(c)
     return _formula_wrong(c.report, c.g, c.ref, c.atol, c.point, c.reveal, c.block, c.fd, c.blocks, c.fi,
                           same_ratio_elsewhere=_formula_ratio_elsewhere(c))
+
+
+def _formula_swapped(c: Comparison):
+    """A formula of two inputs whose derivatives are right, each in the other's place: the order of
+    the returned tuple, not the derivation, is wrong."""
+    if len(c.blocks) != 2 or c.exps is None or any(b.ok is None or b.ok.all() for b in c.blocks):
+        return None
+    (a, b), (ea, eb) = (blk.got.reshape(-1) for blk in c.blocks), (e.reshape(-1) for e in c.exps)
+    if a.shape != eb.shape or b.shape != ea.shape or not (compare.close(a, eb, c.atol, 1e-6).all()
+                                                         and compare.close(b, ea, c.atol, 1e-6).all()):
+        return None
+    name = getattr(c.f, "__name__", "")
+    f = name if name.isidentifier() else "f"
+    parts = [f"∂{f}/∂{n}" for n in c.names]
+    return c.fail("formula_swapped", a=parts[0], b=parts[1], order=", ".join(parts))
 
 
 def _formula_parts(c: Comparison):

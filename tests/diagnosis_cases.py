@@ -210,6 +210,14 @@ def a_wrong_formula_on_a_long_vector_quotes_no_finite_difference_of_an_element()
     return gc.check(x, lambda x: (x ** 3).sum(), lambda x: 3 * x ** 2 + (x > 1.9).double())
 
 
+@case("01", {"formula_swapped"}, never={"formula_wrong", "formula_parts_wrong"})
+def partials_returned_in_the_wrong_order():
+    """Lesson 01 ex4: (∂g/∂y, ∂g/∂x), both derived right."""
+    g = lambda x, y: x * torch.exp(x * y)  # noqa: E731
+    at = (torch.tensor(1.5, dtype=F64), torch.tensor(0.5, dtype=F64))
+    return gc.check_formula(g, lambda x, y: (x * x * torch.exp(x * y), (1 + x * y) * torch.exp(x * y)), at=at)
+
+
 @case("01", {"not_tensor"})
 def a_python_float_as_input():
     return gc.check(2.0, lambda x: x ** 2, lambda x: 2 * x)
