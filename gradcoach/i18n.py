@@ -20,13 +20,17 @@ _chosen: str | None = None
 _warned_env: set[str] = set()
 
 
+def _listing() -> str:
+    """The languages offered, each under its own name: "en (English), ja (日本語), ko (한국어)"."""
+    return ", ".join(f"{lang} ({catalogue(lang).get('_language') or english_name(lang)})" for lang in LANGUAGES)
+
+
 def _normalise(code: str) -> str:
     """'ja_JP.UTF-8' → 'ja'; raise ValueError for a language we do not have."""
     short = normalise(code) if isinstance(code, str) else None
     if short is None:
         from .evaluate import usage_error  # evaluate imports this module
-        names = ", ".join(f"{lang} ({english_name(lang)})" for lang in LANGUAGES)
-        raise usage_error("usage_language", code=repr(code), choices=names)
+        raise usage_error("usage_language", code=repr(code), choices=_listing())
     return short
 
 
@@ -46,8 +50,7 @@ def language() -> str:
             return short
         if env not in _warned_env:
             _warned_env.add(env)
-            names = ", ".join(f"{lang} ({english_name(lang)})" for lang in LANGUAGES)
-            message = t("usage_language", lang=_chosen or FALLBACK, code=f"GRADCOACH_LANG={env!r}", choices=names)
+            message = t("usage_language", lang=_chosen or FALLBACK, code=f"GRADCOACH_LANG={env!r}", choices=_listing())
             warnings.warn(joined(message, t("usage_language_ignored", lang=_chosen or FALLBACK),
                                  lang=_chosen or FALLBACK), stacklevel=2)
     return _chosen or FALLBACK

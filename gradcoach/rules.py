@@ -313,7 +313,10 @@ def assert_shape(got, shape, *, name="value"):
     __tracebackhide__ = True
     assert_type(got, "tensor", name=name)
     if tuple(got.shape) != tuple(shape):
-        raise _broken("rule_shape", name=name, got=tuple(got.shape), want=tuple(shape))
+        message = t("rule_shape", name=name, got=tuple(got.shape), want=tuple(shape))
+        if len(shape) == 2 and shape[0] != shape[1] and tuple(got.shape) == tuple(shape)[::-1]:
+            message = joined(message, t("hint_shape_reversed"))  # a Jacobian transposed, most often
+        raise RuleBroken(message, codes=("rule_shape",))
     return got
 
 

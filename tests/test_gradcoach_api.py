@@ -30,7 +30,7 @@ def test_language_is_set_by_the_notebook_and_overridden_by_the_environment(monke
 
 
 def test_unknown_language_code_gets_a_clear_message():
-    with pytest.raises(ValueError, match=r"'fr'.*en \(English\), ja \(Japanese\), ko \(Korean\)"):
+    with pytest.raises(ValueError, match=r"'fr'.*en \(English\), ja \(日本語\), ko \(한국어\)"):
         gc.set_language("fr")
 
 
