@@ -18,7 +18,16 @@ from ._safe import (
     tensor_to_f64,
     value_to_f64,
 )
-from .diagnose import LOW_PRECISION, NEAR_EXACT_RTOL, Comparison, _from_writes, _grad_none, diagnose, fd_disagrees
+from .diagnose import (
+    LOW_PRECISION,
+    NEAR_EXACT_RTOL,
+    Comparison,
+    _from_writes,
+    _grad_none,
+    diagnose,
+    fd_disagrees,
+    near_exact_causes,
+)
 from .evaluate import float64_function, usage_error
 from .evidence import grad_writes_of_value, last_answer
 from .finite_diff import DIRECTIONS, STEP1, STEP2, first_order, second_order
@@ -189,7 +198,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         if formula is None:
             return report
         got_arrays, exp_arrays = formula, got_arrays
-        got_names = [f"formula({n})" for n in names]
+        got_names = [f"{_formula_name(expected)}({n})" for n in names]
         report.got_header, report.ref_header = "col_yours", "col_autograd"
     else:
         exp_arrays = _expected_values(expected, bases, len(inputs))
@@ -293,6 +302,13 @@ def _index_of(first, inputs, names) -> int:
     raise usage_error("usage_first", names=", ".join(names), last=len(inputs) - 1)
 
 
+def _formula_name(formula) -> str:
+    """What a formula is called in messages: the student's function's name (gc.formula_only keeps it),
+    "formula" for a lambda or a value."""
+    name = getattr(formula, "__name__", "")
+    return name if isinstance(name, str) and name.isidentifier() else "formula"
+
+
 def _student_formula(report, formula, bases, n, names):
     """The student's analytic formula per input as float64 arrays, or None (reason recorded)."""
     value = _call(formula, bases) if callable(formula) else formula
@@ -305,12 +321,12 @@ def _student_formula(report, formula, bases, n, names):
         return None
     out = []
     for name, v, b in zip(names, values, bases, strict=True):
-        arr = _student_f64(report, f"formula({name})", v)
+        arr = _student_f64(report, f"{_formula_name(formula)}({name})", v)
         if arr is None:
             return None
         if arr.size == 1 and b.numel() != 1:
             if is_tensor(v):  # a tensor reduced to one number (.sum() of the derivatives), not a constant
-                fail(report, "wrong_shape", name=f"formula({name})", input=name, got_shape=tuple(v.shape),
+                fail(report, "wrong_shape", name=f"{_formula_name(formula)}({name})", input=name, got_shape=tuple(v.shape),
                      want_shape=tuple(b.shape))
                 fail(report, "hint_scalar", input=name)
                 return None
@@ -447,7 +463,7 @@ def _value_check(got, expected, *, atol, rtol, label, name, reveal, each):
     elif r_tol < NEAR_EXACT_RTOL and compare.close(g, e, a_tol, NEAR_EXACT_RTOL).all():
         # asked for exact values and off by no more than an estimate is (finite differences, float32)
         rel = float(abs(g - e).max() / max(abs(e).max(), 1e-300))
-        fail(report, "near_exact", name=name, rel=rel, rtol=r_tol)
+        fail(report, "near_exact", name=name, rel=rel, rtol=r_tol, causes=near_exact_causes(g, e))
         if reveal:
             i = int(np.argmax(abs(g - e)))
             fail(report, "near_exact_value", got=repr(float(g.reshape(-1)[i])), expected=repr(float(e.reshape(-1)[i])))

@@ -331,7 +331,7 @@ def rule_formula_under_test(c: Comparison):
     if c.kind != "formula":
         return None
     if not np.isfinite(c.g).all():
-        return c.fail("nan_got", name=f"formula({c.inp})", point=c.point)
+        return c.fail("nan_got", name=c.name, point=c.point)
     if c.rtol is not None and c.rtol < NEAR_EXACT_RTOL and compare.close(c.g, c.ref, c.atol, NEAR_EXACT_RTOL).all():
         return _near_exact(c, c.ref, "near_exact_formula")  # asked for exact values: an estimate, not a wrong derivation
     swapped = _formula_swapped(c)
@@ -507,9 +507,19 @@ def rule_near_exact(c: Comparison):
     return _near_exact(c, c.e)
 
 
+def near_exact_causes(got, exact, formula: bool = False) -> str:
+    """The numbered causes of a near-exact value, likeliest first: values that are all exactly float32
+    numbers (where the exact ones are not) were computed in float32; otherwise an estimate leads."""
+    got, exact = np.asarray(got, dtype=np.float64), np.asarray(exact, dtype=np.float64)
+    in_f32 = bool(np.all(got == got.astype(np.float32))) and not bool(np.all(exact == exact.astype(np.float32)))
+    estimate = "cause_estimate_formula" if formula else "cause_estimate"
+    causes = ["cause_float32_detour", estimate] if in_f32 else [estimate, "cause_float32_detour"]
+    return "\n".join(f"{i}. {t(key)}" for i, key in enumerate(causes, 1))
+
+
 def _near_exact(c: Comparison, exact, key="near_exact"):
     rel = float(np.max(np.abs(c.g - exact) / np.maximum(np.abs(exact), 1e-300)))
-    c.fail(key, name=c.name, rel=rel, rtol=c.rtol)
+    c.fail(key, name=c.name, rel=rel, rtol=c.rtol, causes=near_exact_causes(c.g, exact, formula=key != "near_exact"))
     if c.reveal:
         c.fail("near_exact_values", point=c.point, got=repr(float(c.g[c.fi])), expected=repr(float(exact[c.fi])))
     return c.report

@@ -57,7 +57,8 @@ def assert_grad_fn(y, function, name: str = "y"):
     expected = f"{function.__name__}Backward"
     got = type(y.grad_fn).__name__ if y.grad_fn is not None else "None"
     if got != expected:
-        builtin = got[-1:].isdigit() and "Backward" in got  # PyTorch's own nodes: MulBackward0, …
+        # a custom Function's node is a BackwardCFunction; anything else is PyTorch's own (MulBackward0, CopySlices)
+        builtin = not isinstance(y.grad_fn, torch.autograd.function.BackwardCFunction)
         key = "grad_fn_none" if y.grad_fn is None else "grad_fn_builtin" if builtin else "grad_fn_wrong"
         _fail(name, key, name=name,
               expected=f"{function.__name__}.apply", got=got, function=function.__name__)
@@ -91,13 +92,10 @@ def _backward_ignores_chain_rule(y):
         return None
     try:
         u = torch.linspace(0.5, 1.5, y.numel(), dtype=y.dtype).reshape(y.shape)
-        given = u.clone()  # each call gets its own grad_output: one that changes it in place is seen
-        with torch.no_grad():
-            once, twice = node.apply(given), node.apply(2 * u)
+        with torch.no_grad():  # each call its own grad_output: a backward that scales it in place (*=)
+            once, twice = node.apply(u.clone()), node.apply(2 * u)  # is linear, not "not linear"
     except Exception:  # noqa: BLE001 - the student's backward: no evidence then
         return None
-    if not torch.equal(given, u):
-        return "custom_backward_inplace"
     once = once if isinstance(once, tuple) else (once,)
     twice = twice if isinstance(twice, tuple) else (twice,)
     pairs = [(a.detach(), b.detach()) for a, b in zip(once, twice, strict=False)

@@ -362,7 +362,7 @@ def test_a_value_asked_for_exactly_and_off_by_an_estimates_error_names_the_estim
     near = torch.tensor(0.75 + 1e-11, dtype=torch.float64)
     report = gc.confirm("newton_step(f, 0.5)", near, 0.75, rtol=1e-13, atol=1e-14)
     assert report.codes == ["near_exact", "near_exact_value"]
-    assert "finite differences" in report.messages[0] and "0.75000000001" in report.messages[1]
+    assert "central difference" in report.messages[0] and "0.75000000001" in report.messages[1]
     assert gc.confirm("x", near, 0.75).passed                        # the default tolerance allows it
     far = gc.confirm("x", torch.tensor(0.76, dtype=torch.float64), 0.75, rtol=1e-13, atol=1e-14)
     assert far.codes == ["value_mismatch"]                          # beyond an estimate's error: wrong
@@ -436,3 +436,14 @@ def test_a_parameter_that_should_be_frozen_is_told_to_use_requires_grad_false():
     with pytest.raises(gc.GradcoachAssertionError) as info:
         gc.assert_no_grad(plain, name="w")
     assert "requires_grad_(False)" not in str(info.value)
+
+
+def test_near_exact_lists_the_float32_detour_first_when_every_value_is_a_float32_number():
+    """A float32 result cast back to float64 holds float32 numbers exactly; an estimate does not."""
+    gc.set_language("en")
+    exact = torch.tensor([0.1, -0.3, 0.7], dtype=torch.float64)
+    detour = exact.float().double()
+    first = gc.confirm("hv", detour, exact, rtol=1e-12, atol=1e-13).messages[0].split("\n1. ", 1)[1]
+    assert first.startswith(i18n.t("cause_float32_detour")[:30])
+    estimate = gc.confirm("hv", exact * (1 + 3e-11), exact, rtol=1e-12, atol=1e-13).messages[0].split("\n1. ", 1)[1]
+    assert estimate.startswith(i18n.t("cause_estimate")[:30])

@@ -127,3 +127,23 @@ def test_assert_grad_fn_calls_the_backward_with_grad_output_doubled():
     gc.assert_grad_fn(y, Square)
     y.sum().backward()
     assert torch.equal(x.grad, 2 * x.detach())
+
+
+def test_a_backward_that_scales_grad_output_in_place_is_not_called_nonlinear():
+    """The probe gives each call its own grad_output: `grad_output *= s` is linear in it."""
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return 3 * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            grad_output *= 3
+            return grad_output
+
+    y = Scale.apply(torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True))
+    gc.assert_grad_fn(y, Scale, name="y")
