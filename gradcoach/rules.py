@@ -233,7 +233,9 @@ def require(*names, what: str | None = None):
     with count_calls(*names) as calls:
         yield calls
     if calls.total() == 0:
-        raise _broken("rule_required", name=what or " / ".join(REQUIRED_SHOWN.get(n, n) for n in names))
+        if what is None and len(names) > 1:  # any one of them would do: say so, and list them once
+            raise _broken("rule_required_any", name=" / ".join(REQUIRED_SHOWN.get(n, n) for n in names))
+        raise _broken("rule_required", name=what or REQUIRED_SHOWN.get(names[0], names[0]))
 
 
 FORMULA_FORBIDDEN = ("autograd", "functional", "torch.func", "gradcoach.finite_difference")

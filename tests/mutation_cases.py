@@ -257,8 +257,9 @@ CASES["04_no_grad_detach"] = {
     "loss = ((w * a).mean() - (w * b).mean().detach()) ** 2\nloss.backward()\nreturn loss",
     "d = (w * a).sum() - (w * b).sum().detach()\n(d ** 2).backward()\nreturn d",
     "loss = ((w * a - (w * b).detach()) ** 2).sum()\nloss.backward()\nreturn loss",
-  ), [('came from another computation', '1. the code you differentiated computes a different function'), 'came from another computation', ('rule_required', 'backward'), 'constant_factor', 'came from another computation', 'accumulated', 'constant_factor', ('value_mismatch', 'the returned loss'),
-      'came from another computation'])),
+  ), [('came from another computation', '1. the code you differentiated computes a different function'), 'came from another computation', ('rule_required', 'backward'),
+      ('value_mismatch', 'the returned loss'), ('value_mismatch', 'the returned loss'), 'accumulated', ('value_mismatch', 'the returned loss'), ('value_mismatch', 'the returned loss'),
+      ('value_mismatch', 'the returned loss')])),
   R: _fn("def fixed_target_backward(w, a, b):",
     "with torch.no_grad():\n    t = w @ b\nloss = (w @ a - t) ** 2\nloss.backward()\nreturn loss",
     "t = torch.dot(w.detach(), b)\nloss = (torch.dot(w, a) - t).pow(2)\nloss.backward()\nreturn loss")},
@@ -340,7 +341,7 @@ CASES["05_higher_order"] = {
     # the step taken in place on the leaf, as an optimizer would: no history, but it requires grad
     "x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)\n(d1,) = torch.autograd.grad(f(x), x, create_graph=True)\n"
     "(d2,) = torch.autograd.grad(d1, x)\nwith torch.no_grad():\n    x -= d1 / d2\nreturn x",
-  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required', 'rule_shape', ('rule_required', 'torch.autograd.grad'), ('near_exact', 'central difference'),
+  ), ['graph_should_be_cut', 'rule_not_tensor', 'rule_dtype', 'value_mismatch', 'value_mismatch', 'value_mismatch', 'rule_required_any', 'rule_shape', ('rule_required_any', 'torch.autograd.grad'), ('near_exact', 'central difference'),
       'graph_leaf_requires_grad'])),
   R: _fn("def newton_step(f, x0):",
     "x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)\ny = f(x)\ng = torch.autograd.grad(y, x, create_graph=True)[0]\nh = torch.autograd.grad(g, x)[0]\nwith torch.no_grad():\n    return x - g / h",
