@@ -35,6 +35,7 @@ _PATTERNS = [
     (r"Can't call numpy\(\) on Tensor that requires grad", "err_numpy_requires_grad"),
     (r"Function '(?P<function>\w+)' returned nan values in its (?P<index>\d+)th output", "err_anomaly_nan"),
     (r"maximum recursion depth exceeded", "err_recursion"),
+    (r"more than one element of the written-to tensor refers to a single memory location", "err_inplace_expanded"),
 ]
 
 

@@ -218,6 +218,26 @@ def partials_returned_in_the_wrong_order():
     return gc.check_formula(g, lambda x, y: (x * x * torch.exp(x * y), (1 + x * y) * torch.exp(x * y)), at=at)
 
 
+@case("06", {"err_inplace_expanded"})
+def custom_backward_scales_grad_output_in_place():
+    """`grad_output *= …`: y.sum().backward() hands the backward an expanded tensor of ones."""
+    class Scale(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return 3 * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            grad_output *= 3
+            return grad_output
+
+    return explained(lambda: Scale.apply(leaf([1.0, 2.0])).sum().backward())
+
+
 @case("01", {"not_tensor"})
 def a_python_float_as_input():
     return gc.check(2.0, lambda x: x ** 2, lambda x: 2 * x)

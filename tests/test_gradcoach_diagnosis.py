@@ -22,9 +22,9 @@ def test_a_formula_of_several_inputs_says_which_partial_is_wrong():
     g = lambda x, y: x ** 2 * torch.exp(y) + y
     report = gc.check_formula(g, lambda x, y: (2 * x * torch.exp(y), x * torch.exp(y) + 1), (1.5, 0.5))
     assert codes(report) == ["formula_parts_wrong", "formula_wrong"]
-    assert "the wrong ones: ∂f/∂y. The explanation below is about ∂f/∂y." in report.messages[0]
+    assert "wrong among them: ∂f/∂y. The explanation below is about ∂f/∂y." in report.messages[0]
     both = gc.check_formula(g, lambda x, y: (x * torch.exp(y), x * torch.exp(y) + 1), (1.5, 0.5))
-    assert "the wrong ones: ∂f/∂x, ∂f/∂y. The explanation below is about ∂f/∂x." in both.messages[0]
+    assert "wrong among them: ∂f/∂x, ∂f/∂y. The explanation below is about ∂f/∂x." in both.messages[0]
 
 
 def test_the_partials_take_the_name_of_a_named_function():
@@ -34,7 +34,7 @@ def test_the_partials_take_the_name_of_a_named_function():
         return x ** 2 * torch.exp(y) + y
 
     report = gc.check_formula(g, lambda x, y: (2 * x * torch.exp(y), x * torch.exp(y)), (1.5, 0.5))
-    assert "the wrong ones: ∂g/∂y. The explanation below is about ∂g/∂y." in report.messages[0]
+    assert "wrong among them: ∂g/∂y. The explanation below is about ∂g/∂y." in report.messages[0]
 
 
 def test_grad_none_on_a_returned_non_leaf_names_the_function_not_the_test():
