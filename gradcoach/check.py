@@ -26,6 +26,7 @@ from .diagnose import (
     _grad_none,
     diagnose,
     fd_disagrees,
+    function_name,
     near_exact_causes,
 )
 from .evaluate import float64_function, usage_error
@@ -198,7 +199,7 @@ def _gradient_check(kind, inputs, f, expected, *, got, v, atol, rtol, label, rev
         if formula is None:
             return report
         got_arrays, exp_arrays = formula, got_arrays
-        got_names = [f"{_formula_name(expected)}({n})" for n in names]
+        got_names = [f"{function_name(expected, 'formula')}({n})" for n in names]
         report.got_header, report.ref_header = "col_yours", "col_autograd"
     else:
         exp_arrays = _expected_values(expected, bases, len(inputs))
@@ -302,13 +303,6 @@ def _index_of(first, inputs, names) -> int:
     raise usage_error("usage_first", names=", ".join(names), last=len(inputs) - 1)
 
 
-def _formula_name(formula) -> str:
-    """What a formula is called in messages: the student's function's name (gc.formula_only keeps it),
-    "formula" for a lambda or a value."""
-    name = getattr(formula, "__name__", "")
-    return name if isinstance(name, str) and name.isidentifier() else "formula"
-
-
 def _student_formula(report, formula, bases, n, names):
     """The student's analytic formula per input as float64 arrays, or None (reason recorded)."""
     value = _call(formula, bases) if callable(formula) else formula
@@ -319,14 +313,14 @@ def _student_formula(report, formula, bases, n, names):
         else:
             fail(report, "formula_count_single", n=n, kind=describe(value))
         return None
-    out = []
+    out, shown = [], function_name(formula, "formula")
     for name, v, b in zip(names, values, bases, strict=True):
-        arr = _student_f64(report, f"{_formula_name(formula)}({name})", v)
+        arr = _student_f64(report, f"{shown}({name})", v)
         if arr is None:
             return None
         if arr.size == 1 and b.numel() != 1:
             if is_tensor(v):  # a tensor reduced to one number (.sum() of the derivatives), not a constant
-                fail(report, "wrong_shape", name=f"{_formula_name(formula)}({name})", input=name, got_shape=tuple(v.shape),
+                fail(report, "wrong_shape", name=f"{shown}({name})", input=name, got_shape=tuple(v.shape),
                      want_shape=tuple(b.shape))
                 fail(report, "hint_scalar", input=name)
                 return None

@@ -342,6 +342,12 @@ def rule_formula_under_test(c: Comparison):
                           same_ratio_elsewhere=_formula_ratio_elsewhere(c))
 
 
+def function_name(fn, default: str) -> str:
+    """How a function is named in messages: its own name, ``default`` for a lambda or a non-function."""
+    name = getattr(fn, "__name__", "")
+    return name if isinstance(name, str) and name.isidentifier() else default
+
+
 def _formula_swapped(c: Comparison):
     """A formula of two inputs whose derivatives are right, each in the other's place: the order of
     the returned tuple, not the derivation, is wrong."""
@@ -351,8 +357,7 @@ def _formula_swapped(c: Comparison):
     if a.shape != eb.shape or b.shape != ea.shape or not (compare.close(a, eb, c.atol, 1e-6).all()
                                                          and compare.close(b, ea, c.atol, 1e-6).all()):
         return None
-    name = getattr(c.f, "__name__", "")
-    f = name if name.isidentifier() else "f"
+    f = function_name(c.f, "f")
     parts = [f"∂{f}/∂{n}" for n in c.names]
     return c.fail("formula_swapped", a=parts[0], b=parts[1], order=", ".join(parts))
 
@@ -362,8 +367,7 @@ def _formula_parts(c: Comparison):
     (from the elementwise verdicts), and which one the message after it speaks of."""
     if len(c.names) < 2:
         return
-    name = getattr(c.f, "__name__", "")
-    f = name if name.isidentifier() else "f"  # a lambda: plain f
+    f = function_name(c.f, "f")
     if c.kind == "second":  # check_second's row: the second derivatives ∂²f/∂first∂n
         part = lambda n: f"∂²{f}/∂{c.names[c.first]}∂{n}"  # noqa: E731
     else:
